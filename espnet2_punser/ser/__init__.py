@@ -1,0 +1,1 @@
+"""PUNSER model parts: XEUS upstream, heads, masked multi-task loss, trainer."""
