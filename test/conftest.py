@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import espnet2_punser  # noqa: F401  (defers ESPnet's slow tokenizer imports)
 
 REPO = Path(__file__).resolve().parent.parent
