@@ -43,13 +43,18 @@ REGISTRY: Dict[str, str] = {
     "uudb": "espnet2_punser.corpora.uudb",
     "savee": "espnet2_punser.corpora.savee",
     "emodb": "espnet2_punser.corpora.emodb",
-    "synthetic": "espnet2_punser.corpora.synthetic",
+    "synth_cat": "espnet2_punser.corpora.synthetic",
+    "synth_dim": "espnet2_punser.corpora.synthetic",
+    "synth_both": "espnet2_punser.corpora.synthetic",
+    "synth_eval": "espnet2_punser.corpora.synthetic",
     "generic": "espnet2_punser.corpora.generic",
 }
 
 PAPER_PRETRAIN = ["msp_podcast", "cmu_mosei", "asvp_esd", "whiser", "escorpus_pe",
                   "crema_d", "ravdess", "cafe", "quechua_ser", "jtes"]
 PAPER_EVAL = ["iemocap", "msp_improv", "meld", "uudb", "savee", "emodb"]
+SYNTH_PRETRAIN = ["synth_cat", "synth_dim", "synth_both"]
+SYNTH_EVAL = ["synth_eval"]
 
 
 def names() -> List[str]:
@@ -63,7 +68,8 @@ def module(name: str) -> ModuleType:
 
 
 def info(name: str) -> CorpusInfo:
-    return module(name).INFO
+    mod = module(name)
+    return getattr(mod, "INFOS", {}).get(name, mod.INFO)
 
 
 def prepare_corpus(
@@ -79,15 +85,14 @@ def prepare_corpus(
 
     Returns the summary (also saved as ``out_dir/summary.json``).
     """
-    mod = module(name)
+    mod, corpus = module(name), info(name)
     root = Path(root)
     if not root.exists():
-        raise CorpusError(f"{mod.INFO.title}: corpus root does not exist: {root}")
-    labels = LabelConfig.load(labels_file) if labels_file else load_labels(
-        name if name != "generic" else "generic", labels_dir)
-    logger.info(f"{mod.INFO.title}: parsing {root}")
+        raise CorpusError(f"{corpus.title}: corpus root does not exist: {root}")
+    labels = LabelConfig.load(labels_file) if labels_file else load_labels(name, labels_dir)
+    logger.info(f"{corpus.title}: parsing {root}")
     data = mod.prepare(root, labels)
-    summary = write_data_dir(data, mod.INFO, labels, Path(out_dir),
+    summary = write_data_dir(data, corpus, labels, Path(out_dir),
                              check_audio=check_audio, with_hours=with_hours)
     log_summary(summary)
     return summary

@@ -1,0 +1,160 @@
+"""QuechuaSER parser on a fake tree with the real layout (corpora.md section 14)."""
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from espnet2_punser import corpora
+from espnet2_punser.corpora.base import CorpusError
+from espnet2_punser.corpora.quechua_ser import parse_actor, parse_dimension
+from fake_corpora import quechua_ser as fake
+from fake_corpora.common import read_kaldi
+
+
+@pytest.fixture
+def fast_tmp(tmp_path):
+    """Scratch space in RAM where there is some (12,420 small files are slow on disk)."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        d = Path(tempfile.mkdtemp(dir=shm, prefix="punser_test_"))
+        yield d
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        yield tmp_path
+
+
+def _vad(values):
+    return " ".join(f"{x:.6f}" for x in values)
+
+
+def _dropped(out):
+    return dict(line.split("\t", 1) for line in (out / "dropped.txt").read_text().splitlines())
+
+
+def test_quechua_small(tmp_path):
+    root = tmp_path / "quechua"
+    expected = fake.build(root, np.random.default_rng(0))
+    out = tmp_path / "data"
+    summary = corpora.prepare_corpus("quechua_ser", root, out)
+    # 24 table rows + 1 row in Data.xlsx only with a category (fear); the calm row
+    # without V/A/D, the Labels.csv-only row and the row without audio are dropped
+    assert summary["utterances"] == expected["utterances"] == 25
+    assert summary["classes"] == expected["classes"] == {
+        "angry": 4, "happy": 2, "sad": 4, "fear": 3, "excited": 2, "neutral": 2}
+    assert summary["with_dimensions"] == 24
+    assert summary["speakers"] == 6 and summary["sessions"] == 6
+    spk = read_kaldi(out, "utt2spk")
+    assert spk == expected["spk"]
+    assert sorted(set(spk.values())) == expected["speakers"] == [
+        f"quechua_ser_a{i}" for i in range(1, 7)]
+    for utt, s in expected["typo_actors"].items():  # "6-" -> a6, "2_" -> a2
+        assert spk[utt] == s
+    assert read_kaldi(out, "utt2session") == expected["spk"]
+    cat = read_kaldi(out, "utt2cat")
+    assert cat == expected["cat"]
+    assert cat["quechua_ser_1"] == "angry"          # anger
+    assert cat["quechua_ser_2"] == "angry"          # angry
+    assert cat["quechua_ser_7"] == "sad"            # sadness
+    assert cat["quechua_ser_8"] == "sad"            # sad
+    assert cat[expected["untidy_emotion"]] == "neutral"  # " Neutral "
+    assert "quechua_ser_3" not in cat and "quechua_ser_9" not in cat  # boredom, calm
+    vad = read_kaldi(out, "utt2vad")
+    assert set(vad) == set(expected["vad"])
+    for utt, values in expected["vad"].items():
+        assert vad[utt] == _vad(values), utt
+    # the malformed valence 2.333.333.333 is repaired to 2.333333333
+    assert vad[expected["dirty_valence"]].split()[0] == "0.333333"
+    for utt in expected["no_vad"]:
+        assert utt in cat and utt not in vad
+    dropped = _dropped(out)
+    for utt in expected["dropped_category"]:  # bored/sleepy/calm: kept for V/A/D
+        assert "not one of the 8 classes; kept for its V/A/D only" in dropped[utt]
+    for utt in expected["dropped_no_vad_no_cat"]:
+        assert dropped[utt] == "category code 'calm' is not one of the 8 classes"
+    for utt in expected["dropped_no_actor"]:
+        assert dropped[utt] == "no row in Data.xlsx, so no Actor"
+    for utt in expected["dropped_no_audio"]:
+        assert dropped[utt] == "no audio file for this Audio id"
+    assert dropped[expected["orphan_audio"]] == "no row for this audio in Data.xlsx / Labels.csv"
+    assert len(dropped) == 8 + 1 + 1 + 1 + 1
+    assert not any("._" in k for k in dropped)
+    notes = " | ".join(summary["notes"])
+    assert "'6-' -> a6" in notes and "'2_' -> a2" in notes and "2.333.333.333" in notes
+    assert json.loads((out / "summary.json").read_text())["paper_utterances"] == 12419
+    assert summary["hours"] > 0
+
+
+@pytest.mark.parametrize("variant", [
+    dict(audio_ids="string"),
+    dict(where="flat", delimiter=";"),
+    dict(columns="swapped"),
+])
+def test_quechua_layout_variants(tmp_path, variant):
+    root = tmp_path / "quechua"
+    expected = fake.build(root, np.random.default_rng(2), **variant)
+    out = tmp_path / "data"
+    summary = corpora.prepare_corpus("quechua_ser", root, out, with_hours=False)
+    assert summary["utterances"] == expected["utterances"]
+    assert summary["classes"] == expected["classes"]
+    assert read_kaldi(out, "utt2spk") == expected["spk"]
+    assert read_kaldi(out, "utt2cat") == expected["cat"]
+    vad = read_kaldi(out, "utt2vad")
+    for utt, values in expected["vad"].items():
+        assert vad[utt] == _vad(values), utt
+
+
+def test_quechua_full_counts(fast_tmp):
+    root = fast_tmp / "quechua"
+    fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
+    summary = corpora.prepare_corpus("quechua_ser", root, fast_tmp / "out", with_hours=False)
+    # every row is kept (the malformed valence is repaired): Table I's 12,419 + 1
+    assert summary["utterances"] == 12420 == summary["paper_utterances"] + 1
+    assert summary["with_dimensions"] == 12420
+    assert summary["speakers"] == 6
+    assert summary["with_category"] == 12420 * 8 // 12
+    assert summary["dropped"] == 12420 * 4 // 12  # bored, boredom, sleepy, calm: V/A/D only
+
+
+def test_quechua_value_parsers():
+    assert parse_dimension("2.333.333.333") == (2.333333333, "malformed number "
+                                                "'2.333.333.333' read as 2.333333333")
+    assert parse_dimension("2,5")[0] == 2.5
+    assert parse_dimension(" 4 ") == (4.0, None)
+    assert parse_dimension(3) == (3.0, None)
+    assert parse_dimension("") == (None, None)
+    with pytest.raises(ValueError):
+        parse_dimension("high")
+    assert parse_actor("a3") == ("a3", False)
+    assert parse_actor("6-") == ("a6", True)
+    assert parse_actor("2_") == ("a2", True)
+    assert parse_actor(" A4 ") == ("a4", False)  # case and spaces: no repair
+    assert parse_actor("bob") == (None, False)
+
+
+def test_quechua_bad_inputs(tmp_path):
+    root = tmp_path / "quechua"
+    fake.build(root, np.random.default_rng(3))
+    labels = root / "Labels" / "Labels" / "Labels.csv"
+    lines = labels.read_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",7"  # dominance 7 on a 1-5 scale
+    labels.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorpusError, match=r"Labels\.csv:4: V/A/D .*outside"):
+        corpora.prepare_corpus("quechua_ser", root, tmp_path / "out")
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",loud"
+    labels.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorpusError, match=r"Labels\.csv:4: Dominance 'loud' is not a number"):
+        corpora.prepare_corpus("quechua_ser", root, tmp_path / "out")
+    (root / "Data" / "Data" / "Data.xlsx").write_bytes(b"not a zip")
+    with pytest.raises(CorpusError, match=r"Data\.xlsx: not a readable"):
+        corpora.prepare_corpus("quechua_ser", root, tmp_path / "out")
+
+
+def test_quechua_missing_layout(tmp_path):
+    (tmp_path / "q" / "Audios").mkdir(parents=True)
+    with pytest.raises(CorpusError, match="Data.xlsx"):
+        corpora.prepare_corpus("quechua_ser", tmp_path / "q", tmp_path / "out")
