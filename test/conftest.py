@@ -11,7 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import espnet2_punser  # noqa: F401  (defers ESPnet's slow tokenizer imports)
+from espnet2_punser.espnet_imports import defer_slow_espnet_imports
+
+defer_slow_espnet_imports()
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = REPO / "egs2" / "punser" / "ser1"

@@ -17,7 +17,9 @@ import argparse
 import logging
 from pathlib import Path
 
-import espnet2_punser  # noqa: F401  (defers ESPnet's slow tokenizer imports)
+from espnet2_punser.espnet_imports import defer_slow_espnet_imports
+
+defer_slow_espnet_imports()
 import torch
 
 from espnet2_punser.ser.xeus import load_xeus_config

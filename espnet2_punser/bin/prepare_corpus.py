@@ -19,7 +19,6 @@ import logging
 import sys
 from pathlib import Path
 
-import espnet2_punser  # noqa: F401
 from espnet2_punser import corpora
 from espnet2_punser.corpora.base import CorpusError
 
@@ -34,6 +33,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("root", nargs="?", type=Path, help="corpus root directory")
     parser.add_argument("out_dir", nargs="?", type=Path, help="output data dir")
     parser.add_argument("--list", action="store_true", help="list the corpora and exit")
+    parser.add_argument("--db_vars", nargs="+", metavar="NAME",
+                        help="print 'NAME DB_VAR' for these corpora (for local/data.sh) and exit")
     parser.add_argument("--labels_dir", type=Path, default=None,
                         help="directory with <corpus>.yaml label maps (default: the package's)")
     parser.add_argument("--labels", type=Path, default=None,
@@ -49,6 +50,14 @@ def main(cmd=None) -> int:
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s (%(module)s) %(levelname)s: %(message)s")
+    if args.db_vars:
+        try:
+            for name in args.db_vars:
+                print(name, corpora.info(name).db_var or "-")
+        except CorpusError as e:
+            logging.error(str(e))
+            return 1
+        return 0
     if args.list:
         for name in corpora.names():
             i = corpora.info(name)

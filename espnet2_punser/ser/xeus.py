@@ -145,6 +145,9 @@ class XeusUpstream(AbsFrontend):
     ):
         super().__init__()
         cfg = load_xeus_config(xeus_config)
+        self.arch_config = {k: cfg[k] for k in ("frontend", "frontend_conf", "preencoder",
+                                                "preencoder_conf", "encoder", "encoder_conf")
+                            if k in cfg}
         self.upstream = build_xeus_stack(cfg)
         self.num_layers = len(self.upstream.encoder.encoders)
         if not 0 <= int(num_trainable_layers) <= self.num_layers:

@@ -1,0 +1,4 @@
+
+from espnet2_punser.espnet_imports import defer_slow_espnet_imports
+
+defer_slow_espnet_imports()
