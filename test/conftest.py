@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +66,19 @@ def make_tone_set(root: Path, n: int, seed: int, name: str = "set"):
     for fname, rows in lines.items():
         (d / fname).write_text("\n".join(sorted(rows)) + "\n")
     return d
+
+
+@pytest.fixture
+def fast_tmp(tmp_path):
+    """Scratch space in RAM where there is some (the full-size fake corpora are many
+    small files, slow on disk); ``tmp_path`` otherwise."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        d = Path(tempfile.mkdtemp(dir=shm, prefix="punser_test_"))
+        yield d
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        yield tmp_path
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,6 @@
 """ESCorpus-PE through the generic format (corpora.md section 13: no public layout)."""
 
 import math
-import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,18 +9,6 @@ from espnet2_punser import corpora
 from espnet2_punser.corpora.base import CorpusError, load_labels
 from fake_corpora import generic as fake
 from fake_corpora.common import read_kaldi
-
-
-@pytest.fixture
-def fast_tmp(tmp_path):
-    """Scratch space in RAM where there is some (many small files are slow on disk)."""
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        d = Path(tempfile.mkdtemp(dir=shm, prefix="punser_test_"))
-        yield d
-        shutil.rmtree(d, ignore_errors=True)
-    else:
-        yield tmp_path
 
 
 def _vad(values):

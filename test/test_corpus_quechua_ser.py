@@ -1,10 +1,6 @@
 """QuechuaSER parser on a fake tree with the real layout (corpora.md section 14)."""
 
 import json
-import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,18 +10,6 @@ from espnet2_punser.corpora.base import CorpusError
 from espnet2_punser.corpora.quechua_ser import parse_actor, parse_dimension
 from fake_corpora import quechua_ser as fake
 from fake_corpora.common import read_kaldi
-
-
-@pytest.fixture
-def fast_tmp(tmp_path):
-    """Scratch space in RAM where there is some (12,420 small files are slow on disk)."""
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        d = Path(tempfile.mkdtemp(dir=shm, prefix="punser_test_"))
-        yield d
-        shutil.rmtree(d, ignore_errors=True)
-    else:
-        yield tmp_path
 
 
 def _vad(values):
@@ -41,12 +25,13 @@ def test_quechua_small(tmp_path):
     expected = fake.build(root, np.random.default_rng(0))
     out = tmp_path / "data"
     summary = corpora.prepare_corpus("quechua_ser", root, out)
-    # 24 table rows + 1 row in Data.xlsx only with a category (fear); the calm row
-    # without V/A/D, the Labels.csv-only row and the row without audio are dropped
-    assert summary["utterances"] == expected["utterances"] == 25
+    # 24 table rows - 1 with the malformed valence + 1 row in Data.xlsx only with a
+    # category (fear); the calm row without V/A/D, the Labels.csv-only row and the row
+    # without audio are dropped
+    assert summary["utterances"] == expected["utterances"] == 24
     assert summary["classes"] == expected["classes"] == {
         "angry": 4, "happy": 2, "sad": 4, "fear": 3, "excited": 2, "neutral": 2}
-    assert summary["with_dimensions"] == 24
+    assert summary["with_dimensions"] == 23
     assert summary["speakers"] == 6 and summary["sessions"] == 6
     spk = read_kaldi(out, "utt2spk")
     assert spk == expected["spk"]
@@ -67,8 +52,9 @@ def test_quechua_small(tmp_path):
     assert set(vad) == set(expected["vad"])
     for utt, values in expected["vad"].items():
         assert vad[utt] == _vad(values), utt
-    # the malformed valence 2.333.333.333 is repaired to 2.333333333
-    assert vad[expected["dirty_valence"]].split()[0] == "0.333333"
+    # the row with the malformed valence 2.333.333.333 is dropped, not repaired
+    dirty = expected["dirty_valence"]
+    assert dirty not in vad and dirty not in cat and dirty not in spk
     for utt in expected["no_vad"]:
         assert utt in cat and utt not in vad
     dropped = _dropped(out)
@@ -81,10 +67,12 @@ def test_quechua_small(tmp_path):
     for utt in expected["dropped_no_audio"]:
         assert dropped[utt] == "no audio file for this Audio id"
     assert dropped[expected["orphan_audio"]] == "no row for this audio in Data.xlsx / Labels.csv"
-    assert len(dropped) == 8 + 1 + 1 + 1 + 1
+    assert dropped[dirty] == "malformed V/A/D (Valence '2.333.333.333' is not a number)"
+    assert summary["dropped_reasons"][dropped[dirty]] == 1
+    assert len(dropped) == 7 + 1 + 1 + 1 + 1 + 1
     assert not any("._" in k for k in dropped)
     notes = " | ".join(summary["notes"])
-    assert "'6-' -> a6" in notes and "'2_' -> a2" in notes and "2.333.333.333" in notes
+    assert "'6-' -> a6" in notes and "'2_' -> a2" in notes and "2.333.333.333" not in notes
     assert json.loads((out / "summary.json").read_text())["paper_utterances"] == 12419
     assert summary["hours"] > 0
 
@@ -112,17 +100,24 @@ def test_quechua_full_counts(fast_tmp):
     root = fast_tmp / "quechua"
     fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
     summary = corpora.prepare_corpus("quechua_ser", root, fast_tmp / "out", with_hours=False)
-    # every row is kept (the malformed valence is repaired): Table I's 12,419 + 1
-    assert summary["utterances"] == 12420 == summary["paper_utterances"] + 1
-    assert summary["with_dimensions"] == 12420
+    # 12,420 rows less the one with the malformed valence: Table I's 12,419
+    assert summary["utterances"] == 12419 == summary["paper_utterances"]
+    assert summary["with_dimensions"] == 12419
     assert summary["speakers"] == 6
-    assert summary["with_category"] == 12420 * 8 // 12
-    assert summary["dropped"] == 12420 * 4 // 12  # bored, boredom, sleepy, calm: V/A/D only
+    assert summary["with_category"] == 12420 * 8 // 12  # the malformed row is "sleepy"
+    # bored, boredom, sleepy, calm: V/A/D only (one of them is the malformed row instead)
+    assert summary["dropped"] == 12420 * 4 // 12
+    assert summary["dropped_reasons"] == {
+        "category code 'sleepy' is not one of the 8 classes; kept for its V/A/D only": 1034,
+        "category code 'bored' is not one of the 8 classes; kept for its V/A/D only": 1035,
+        "category code 'boredom' is not one of the 8 classes; kept for its V/A/D only": 1035,
+        "category code 'calm' is not one of the 8 classes; kept for its V/A/D only": 1035,
+        "malformed V/A/D (Valence '2.333.333.333' is not a number)": 1}
 
 
 def test_quechua_value_parsers():
-    assert parse_dimension("2.333.333.333") == (2.333333333, "malformed number "
-                                                "'2.333.333.333' read as 2.333333333")
+    with pytest.raises(ValueError, match="'2.333.333.333' is not a number"):
+        parse_dimension("2.333.333.333")
     assert parse_dimension("2,5")[0] == 2.5
     assert parse_dimension(" 4 ") == (4.0, None)
     assert parse_dimension(3) == (3.0, None)
@@ -145,10 +140,14 @@ def test_quechua_bad_inputs(tmp_path):
     labels.write_text("\n".join(lines) + "\n")
     with pytest.raises(CorpusError, match=r"Labels\.csv:4: V/A/D .*outside"):
         corpora.prepare_corpus("quechua_ser", root, tmp_path / "out")
+    # a cell that is not a number drops the row (like the malformed valence)
     lines[3] = lines[3].rsplit(",", 1)[0] + ",loud"
     labels.write_text("\n".join(lines) + "\n")
-    with pytest.raises(CorpusError, match=r"Labels\.csv:4: Dominance 'loud' is not a number"):
-        corpora.prepare_corpus("quechua_ser", root, tmp_path / "out")
+    out = tmp_path / "out"
+    corpora.prepare_corpus("quechua_ser", root, out, with_hours=False)
+    uid = "quechua_ser_" + lines[3].split(",", 1)[0]
+    assert _dropped(out)[uid] == "malformed V/A/D (Dominance 'loud' is not a number)"
+    assert uid not in read_kaldi(out, "utt2spk")
     (root / "Data" / "Data" / "Data.xlsx").write_bytes(b"not a zip")
     with pytest.raises(CorpusError, match=r"Data\.xlsx: not a readable"):
         corpora.prepare_corpus("quechua_ser", root, tmp_path / "out")

@@ -1,9 +1,5 @@
 """UUDB parser on a fake tree with the real layout (corpora.md section 16)."""
 
-import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,18 +8,6 @@ from espnet2_punser import corpora
 from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import uudb as fake
 from fake_corpora.common import read_kaldi
-
-
-@pytest.fixture
-def fast_tmp(tmp_path):
-    """Scratch space in RAM where there is some (many small files are slow on disk)."""
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        d = Path(tempfile.mkdtemp(dir=shm, prefix="punser_test_"))
-        yield d
-        shutil.rmtree(d, ignore_errors=True)
-    else:
-        yield tmp_path
 
 
 def _vad(values):
@@ -41,23 +25,29 @@ def test_uudb_small(tmp_path, nest, list_ext, encoding):
                           encoding=encoding)
     out = tmp_path / "data"
     summary = corpora.prepare_corpus("uudb", root, out)
-    # C001: 7 in the XML - 1 without ratings - 1 without wav; C002: 5; C003: 4
+    # C001: 7 in the XML - 1 without ratings - 1 without wav; C002: 5; C011: 4
     assert summary["utterances"] == expected["utterances"] == 14
     assert summary["with_category"] == 0 and summary["classes"] == {}
     assert summary["with_dimensions"] == 14
     assert read_kaldi(out, "utt2cat") == {}
-    assert summary["speakers"] == 6 and summary["sessions"] == 3
+    # speaker = session group x channel: C001L and C002L are the same person
+    assert summary["speakers"] == 4 and summary["sessions"] == 3
     spk = read_kaldi(out, "utt2spk")
     assert spk == expected["spk"]
-    assert spk["uudb_C001L_001"] == "uudb_C001L" and spk["uudb_C003R_002"] == "uudb_C003R"
+    assert spk["uudb_C001L_001"] == spk["uudb_C002L_001"] == "uudb_C00L"
+    assert spk["uudb_C001R_001"] == spk["uudb_C002R_003"] == "uudb_C00R"
+    assert spk["uudb_C011R_002"] == "uudb_C01R" and spk["uudb_C011L_001"] == "uudb_C01L"
     assert sorted(set(spk.values())) == expected["speakers"] == [
-        "uudb_C001L", "uudb_C001R", "uudb_C002L", "uudb_C002R", "uudb_C003L", "uudb_C003R"]
+        "uudb_C00L", "uudb_C00R", "uudb_C01L", "uudb_C01R"]
     sess = read_kaldi(out, "utt2session")
-    assert sess["uudb_C002R_003"] == "uudb_C002"
-    assert sorted(set(sess.values())) == expected["sessions"]
+    assert sess == expected["session"]
+    assert sess["uudb_C002R_003"] == "uudb_C002" and sess["uudb_C011L_001"] == "uudb_C011"
+    assert sorted(set(sess.values())) == expected["sessions"] == [
+        "uudb_C001", "uudb_C002", "uudb_C011"]
+    assert "4 speakers from 3 sessions in 2 groups" in " ".join(summary["notes"])
     vad = read_kaldi(out, "utt2vad")
     assert set(vad) == set(expected["vad"])
-    for utt, values in expected["vad"].items():  # XML means (C001, C003), .para (C002)
+    for utt, values in expected["vad"].items():  # XML means (C001, C011), .para (C002)
         assert vad[utt] == _vad(values), utt
     # the C001 .para says 1 1 1 for everything: the XML wins
     assert all(v != _vad((0.0, 0.0, 0.0)) for k, v in vad.items() if "C001" in k)
@@ -78,9 +68,9 @@ def test_uudb_exact_means(tmp_path):
     """Means over annotators, scaled from [1, 7]: checked by hand on one utterance."""
     root = tmp_path / "uudb"
     fake.build(root, np.random.default_rng(0))
-    xml = root / "UUDB" / "Sessions" / "C003" / "C003.xml"
+    xml = root / "UUDB" / "Sessions" / "C011" / "C011.xml"
     text = xml.read_bytes().decode("shift_jis")
-    # the first utterance of C003 (channel R, id 001): set both annotators' ratings
+    # the first utterance of C011 (channel R, id 001): set both annotators' ratings
     first = text.index("<u:Rating")
     end = text.index("</u:EmotionalState>")
     text = text[:first] + (
@@ -91,18 +81,30 @@ def test_uudb_exact_means(tmp_path):
     out = tmp_path / "data"
     corpora.prepare_corpus("uudb", root, out, with_hours=False)
     # V = (7+4)/2 = 5.5 -> 0.75; A = 1.5 -> 0.083333; D = 4 -> 0.5
-    assert read_kaldi(out, "utt2vad")["uudb_C003R_001"] == "0.750000 0.083333 0.500000"
+    assert read_kaldi(out, "utt2vad")["uudb_C011R_001"] == "0.750000 0.083333 0.500000"
 
 
 def test_uudb_full_counts(fast_tmp):
     root = fast_tmp / "uudb"
-    fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
+    expected = fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
     summary = corpora.prepare_corpus("uudb", root, fast_tmp / "out", with_hours=False)
     assert summary["utterances"] == 4840 == summary["paper_utterances"]
+    # 27 sessions in 7 groups, recorded by 7 speaker pairs = the paper's 14 speakers
     assert summary["speakers"] == 14 == int(summary["paper_speakers"])
-    assert summary["sessions"] == 7
+    assert summary["sessions"] == 27 == len(fake.FULL_SESSIONS)
     assert summary["with_dimensions"] == 4840 and summary["with_category"] == 0
     assert summary["dropped"] == 0
+    spk = read_kaldi(fast_tmp / "out", "utt2spk")
+    assert spk == expected["spk"]
+    assert sorted(set(spk.values())) == [f"uudb_C0{g}{ch}" for g in range(7) for ch in "LR"]
+    # every speaker spans all the sessions of their group
+    sess = read_kaldi(fast_tmp / "out", "utt2session")
+    by_spk = {}
+    for u, s in spk.items():
+        by_spk.setdefault(s, set()).add(sess[u])
+    assert len(by_spk["uudb_C00L"]) == 7 and len(by_spk["uudb_C06R"]) == 4
+    assert all(x[len("uudb_"):len("uudb_") + 3] == s[len("uudb_"):len("uudb_") + 3]
+               for s, v in by_spk.items() for x in v)
 
 
 def test_uudb_bad_inputs(tmp_path):

@@ -32,11 +32,13 @@ def test_outputs_every_block():
 
 
 @pytest.mark.parametrize("mask_padding", [True, False])
-def test_padding_invariance(mask_padding):
-    """With padded frames zeroed before the encoder convolutions, a clip gets the same
-    pooled layers alone and in a padded batch; without it, it does not."""
+@pytest.mark.parametrize("pos_enc", ["conv", "abs_pos"])
+def test_padding_invariance(mask_padding, pos_enc):
+    """With padded frames zeroed before the encoder convolutions (XEUS's positional
+    convolution, cgMLP and merge convolutions), a clip gets the same pooled layers alone
+    and in a padded batch; without it, it does not."""
     torch.manual_seed(0)
-    model = PunserModel(XeusUpstream(tiny_cfg(), num_trainable_layers=0,
+    model = PunserModel(XeusUpstream(tiny_cfg(pos_enc_layer_type=pos_enc), num_trainable_layers=0,
                                      mask_padding=mask_padding)).eval()
     x = torch.randn(3, 40000)
     lens = torch.tensor([40000, 17000, 6000])

@@ -31,6 +31,7 @@ import argparse
 import hashlib
 import json
 import logging
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -120,7 +121,7 @@ def _model_conf_args(protocol: dict, cache_manifest: Optional[dict], head_conf: 
         conf.update(yaml.safe_load(head_conf) or {})
     out = []
     for k, v in conf.items():
-        out += ["--model_conf", f"{k}={yaml.safe_dump(v, default_flow_style=True).strip()}"]
+        out += ["--model_conf", f"{k}={json.dumps(v)}"]  # JSON is YAML flow style
     return out
 
 
@@ -244,7 +245,7 @@ def main(cmd=None) -> int:
                 cmd_args += args.train_args.split()
                 log.info(f"{run}: training ({len(read_map(tr / 'cat'))} utterances)")
                 (run).mkdir(parents=True, exist_ok=True)
-                (run / "cmd.txt").write_text("ser_train " + " ".join(cmd_args) + "\n")
+                (run / "cmd.txt").write_text("ser_train " + shlex.join(cmd_args) + "\n")
                 SERTask.main(cmd=cmd_args)
                 if not (run / "valid.loss.best.pth").exists():
                     raise SystemExit(f"{run}: training ended without valid.loss.best.pth")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
 import shutil
 from collections import Counter, defaultdict
@@ -193,8 +194,7 @@ def _atomic_dir(out_dir: Path) -> Path:
 
 def _write_map(path: Path, rows: Iterable[Tuple[str, str]]) -> None:
     with open(path, "w", encoding="utf-8") as f:
-        for k, v in rows:
-            f.write(f"{k} {v}\n")
+        f.write("".join([f"{k} {v}\n" for k, v in rows]))
 
 
 def finalize(data: CorpusData) -> CorpusData:
@@ -211,12 +211,18 @@ def finalize(data: CorpusData) -> CorpusData:
     dup = [k for k, n in seen.items() if n > 1]
     if dup:
         raise CorpusError(f"duplicate utterance ids: {dup[:5]}")
+    checked = set()  # speakers and sessions already found valid
+    match = ID_RE.match
     for u in kept:
         for value, what in ((u.utt_id, "utterance id"), (u.speaker, "speaker"),
                             (u.session, "session")):
-            if not ID_RE.match(value):
+            if value in checked:
+                continue
+            if not match(value):
                 raise CorpusError(f"{what} {value!r} (file {u.path}) has characters "
                                   "outside [A-Za-z0-9_.-]")
+            if what != "utterance id":
+                checked.add(value)
     data.utterances = kept
     return data
 
@@ -288,16 +294,22 @@ def recording_id(corpus: str, path: str) -> str:
 # ------------------------------------------------------------------------ validation
 def read_map(path: Path) -> Dict[str, str]:
     """Read a Kaldi ``key value`` file; raises naming the file and line on problems."""
-    out: Dict[str, str] = {}
     with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                raise CorpusError(f"{path}:{n}: empty line")
-            key, _, value = line.partition(" ")
-            if key in out:
-                raise CorpusError(f"{path}:{n}: duplicate key {key}")
-            out[key] = value
+        lines = f.read().split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    # fast path; the loop below finds the line of a problem
+    out: Dict[str, str] = {k: v for k, _, v in (line.partition(" ") for line in lines)}
+    if len(out) == len(lines) and all(line and not line.isspace() for line in lines):
+        return out
+    out = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            raise CorpusError(f"{path}:{n}: empty line")
+        key, _, value = line.partition(" ")
+        if key in out:
+            raise CorpusError(f"{path}:{n}: duplicate key {key}")
+        out[key] = value
     return out
 
 
@@ -323,8 +335,15 @@ def validate_data_dir(
         return problems
     segmented = (d / "segments").is_file()
     keys_file = "segments" if segmented else "wav.scp"
+    maps: Dict[str, Dict[str, str]] = {}  # each file is read once
+
+    def read(name: str) -> Dict[str, str]:
+        if name not in maps:
+            maps[name] = read_map(d / name)
+        return maps[name]
+
     try:
-        base = read_map(d / keys_file)
+        base = read(keys_file)
     except CorpusError as e:
         return [str(e)]
     ids = list(base)
@@ -335,7 +354,7 @@ def validate_data_dir(
         if not p.is_file():
             continue
         try:
-            m = read_map(p)
+            m = read(name)
         except CorpusError as e:
             problems.append(str(e))
             continue
@@ -369,17 +388,18 @@ def validate_data_dir(
                     if len(vals) != 3 or any(not (0.0 <= v <= 1.0) for v in vals if not math.isnan(v)):
                         problems.append(f"{p}:{n}: V/A/D {parts[1:]} not three values in [0, 1]")
     if check_audio:
-        wav = read_map(d / "wav.scp")
+        wav = read("wav.scp")
+        isfile = os.path.isfile
         for n, (k, path) in enumerate(wav.items(), 1):
             if path.rstrip().endswith("|"):
                 continue  # a pipe
-            if not Path(path).is_file():
+            if not isfile(path):
                 problems.append(f"{d / 'wav.scp'}:{n}: audio file not found: {path}")
                 if len(problems) > 50:
                     break
     if splits_disjoint and (d / "utt2split").is_file():
-        spk = read_map(d / "utt2spk")
-        split = read_map(d / "utt2split")
+        spk = read("utt2spk")
+        split = read("utt2split")
         where: Dict[str, set] = defaultdict(set)
         for u, s in spk.items():
             where[s].add(split.get(u))

@@ -269,13 +269,16 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
             raise CorpusError(f"{csd}: no 'All Labels/data' group (top level: {keys})")
         seq = h5[top]
         cols = emotion_columns(_dimension_names(seq), data)
-        videos = sorted(seq["data"].keys())
+        groups = seq["data"]
+        videos = sorted(groups.keys())
         for video in videos:
-            g = seq["data"][video]
+            g = groups[video]
             where = f"{csd}: {top}/data/{video}"
             try:
-                feats = np.asarray(g["features"], dtype=np.float64)
-                ints = np.asarray(g["intervals"], dtype=np.float64)
+                # ds[()] reads the whole dataset in one call (much faster than
+                # np.asarray(ds), which goes through h5py's __array__)
+                feats = np.asarray(g["features"][()], dtype=np.float64)
+                ints = np.asarray(g["intervals"][()], dtype=np.float64)
             except KeyError as e:
                 raise CorpusError(f"{where}: no 'features' or 'intervals'") from e
             if feats.ndim != 2 or feats.shape[1] <= max(cols) or ints.ndim != 2 \

@@ -34,9 +34,10 @@ Labels:
   and the utterances kept for their V/A/D; Table I's 6 categories). An empty cell is no
   category; a spelling not in the yaml is dropped with "unknown category code".
 - ``Valence``/``Arousal``/``Dominance``: 1-5 (min-max scaled to [0, 1]); fractional
-  values (means over annotators) are fine; an empty cell is ``nan`` (no dimensions at
-  all when the three are empty, e.g. an Audio missing from ``Labels.csv``); a value outside
-  1-5 or one that is not a number raises :class:`CorpusError` naming the file and row.
+  values (means over annotators) are fine, and a decimal comma (``2,5``) is read as
+  ``2.5``; an empty cell is ``nan`` (no dimensions at all when the three are empty,
+  e.g. an Audio missing from ``Labels.csv``); a number outside 1-5 raises
+  :class:`CorpusError` naming the file and row.
 
 Dirty values (corpora.md, from the public loader) and what is done with them:
 
@@ -46,18 +47,14 @@ Dirty values (corpora.md, from the public loader) and what is done with them:
   ``a<n>``; any other actor value drops the row. Repairs are counted in the notes of
   ``summary.json``. Speakers are ``quechua_ser_a1`` ... ``quechua_ser_a6``; the corpus
   has no sessions (session = speaker).
-- The valence ``2.333.333.333`` is REPAIRED to ``2.333333333``: a number with several
-  dots whose first group is a digit is read with its first dot as the decimal point and
-  the others removed (the only reading inside 1-5; presumably a mean of three ratings,
-  7/3, written with thousands separators). The public loader drops that row. A decimal
-  comma (``2,5``) is also read as ``2.5``. A repaired value that still falls outside
-  1-5 drops the row.
+- The valence ``2.333.333.333`` (generally: a V/A/D cell that is not a number after
+  the decimal-comma repair) DROPS the row, with the reason in ``dropped.txt``, as the
+  public loader does: it is not repaired, although ``2.333333333`` (7/3 written with
+  thousands separators) is the only reading inside 1-5.
 - Consequence for the count: the paper's Table I has 12,419 utterances and 7 speakers.
-  12,419 is presumably the full table less the row with the malformed valence (as the
-  public loader does); with the repair that row is kept, so a complete copy gives one
-  utterance more than Table I (12,420 if the sheet has 12,420 rows). The paper's "7
-  speakers" cannot be reproduced (the loader's a1-a6 are 6; unrepaired typos would
-  make 8) [U].
+  12,419 is presumably the full table (12,420 rows) less the row with the malformed
+  valence, so a complete copy gives Table I's 12,419. The paper's "7 speakers" cannot
+  be reproduced (the loader's a1-a6 are 6; unrepaired typos would make 8) [U].
 
 Also dropped, with reasons in ``dropped.txt``: ``.wav`` files with no table row (and
 second copies of a file name elsewhere under ROOT), table rows without an audio file,
@@ -111,7 +108,6 @@ _BAD_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 _ACTOR_RE = re.compile(r"^a?\s*0*(\d+)\s*[-_.]*$", re.IGNORECASE)
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
-_MANY_DOTS = re.compile(r"^(\d+)\.(\d+(?:\.\d+)+)$")
 _MISSING = {"", "na", "nan", "n/a", "-", "none", "null"}
 
 
@@ -254,9 +250,10 @@ def _index_rows(rows: List[_Row], data: CorpusData) -> Dict[str, _Row]:
 
 
 def parse_dimension(value: Any) -> Tuple[Optional[float], Optional[str]]:
-    """A V/A/D cell -> (number or None when empty, note when a dirty value was repaired).
+    """A V/A/D cell -> (number or None when empty, note when a decimal comma was read).
 
-    Raises ``ValueError`` for text that is not a number in any known form.
+    Raises ``ValueError`` for text that is not a number (after reading a decimal
+    comma as a point), e.g. the malformed ``2.333.333.333``.
     """
     if value is None:
         return None, None
@@ -272,10 +269,6 @@ def parse_dimension(value: Any) -> Tuple[Optional[float], Optional[str]]:
         return float(s), None
     if _DECIMAL_COMMA.match(s):
         return float(s.replace(",", ".")), f"decimal comma {s!r} read as {s.replace(',', '.')}"
-    m = _MANY_DOTS.match(s)
-    if m:
-        fixed = f"{m[1]}.{m[2].replace('.', '')}"
-        return float(fixed), f"malformed number {s!r} read as {fixed}"
     raise ValueError(f"{s!r} is not a number")
 
 
@@ -373,6 +366,7 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
 
         vals: List[float] = []
         notes: List[str] = []
+        malformed: List[str] = []
         source = None  # (file, row) the dimensions came from, for error messages
         for dim in DIMS:
             v, path, row = pick(dim)
@@ -383,17 +377,21 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
             try:
                 x, note = parse_dimension(v)
             except ValueError as e:
-                raise CorpusError(f"{path.parent / row.where}: {dim.capitalize()} {e}") from e
+                malformed.append(f"{dim.capitalize()} {e}")
+                continue
             if note:
                 notes.append(f"{row.where}: {dim.capitalize()} {note}")
             vals.append(float("nan") if x is None else x)
+        if malformed:
+            data.drop(item, f"malformed V/A/D ({'; '.join(malformed)})")
+            continue
         vad = None
         if not all(math.isnan(x) for x in vals):
             try:
                 vad = labels.scale_vad(*vals)
             except ValueError as e:
-                if notes:  # a repaired value that is still not on the scale
-                    data.drop(item, "V/A/D outside 1-5 even after repairing a dirty value")
+                if notes:  # a decimal comma read, and the value is still not on the scale
+                    data.drop(item, "V/A/D outside 1-5 even after reading a decimal comma")
                     data.notes.append(f"dropped {item}: {'; '.join(notes)}: {e}")
                     continue
                 raise CorpusError(f"{source}: V/A/D {vals}: {e}") from e

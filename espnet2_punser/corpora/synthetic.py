@@ -9,6 +9,8 @@ valence/arousal/dominance, so that a correct pipeline can learn it and a broken 
 | cue | driven by |
 |---|---|
 | pitch level | arousal (+), valence (+ a little), speaker |
+| formant frequencies | valence (+: "smiling" shortens the vocal tract), speaker |
+| roughness (pulse amplitude jitter) | valence (-) |
 | pitch range and contour slope | arousal (range), valence (rising vs falling) |
 | tempo (syllables/s) | arousal |
 | spectral tilt (brightness) | arousal and dominance |
@@ -72,10 +74,10 @@ SPECS: Dict[str, SynthSpec] = {
     s.name: s
     for s in (
         SynthSpec("synth_cat", ("neutral", "happy", "sad", "angry", "surprised", "fear"),
-                  None, 16000, 10, 10, 30, "pretrain"),
-        SynthSpec("synth_dim", (), (1, 7), 48000, 10, 10, 30, "pretrain"),
+                  None, 16000, 10, 10, 20, "pretrain"),
+        SynthSpec("synth_dim", (), (1, 7), 48000, 10, 10, 20, "pretrain"),
         SynthSpec("synth_both", ("neutral", "happy", "sad", "angry", "surprised", "fear",
-                                 "disgust", "excited"), (1, 5), 16000, 10, 10, 30, "pretrain"),
+                                 "disgust", "excited"), (1, 5), 16000, 10, 10, 20, "pretrain"),
         SynthSpec("synth_eval", ("neutral", "happy", "sad", "angry"), (1, 5), 16000,
                   4, 2, 40, "eval"),
     )
@@ -110,7 +112,7 @@ def _utterance_audio(rng: np.random.Generator, fs: int, emotion: Optional[str],
     bounds = np.sort(rng.uniform(0, 1, n_syl - 1)) * 0.3 / n_syl + np.linspace(0, 1, n_syl + 1)[1:-1]
     edges = np.concatenate([[0.0], bounds, [1.0]]) * n
     # pitch contour: level (arousal, valence), range (arousal), slope (valence)
-    base = speaker["f0"] * 2 ** (1.1 * (a - 0.5) + 0.25 * (v - 0.5))
+    base = speaker["f0"] * 2 ** (1.6 * (a - 0.5) + 0.4 * (v - 0.5))
     span = 1.0 + 6.0 * a  # semitones
     slope = (v - 0.5) * 2.0
     pos = t / max(duration, 1e-3)
@@ -124,7 +126,7 @@ def _utterance_audio(rng: np.random.Generator, fs: int, emotion: Optional[str],
     phase = 2 * np.pi * np.cumsum(f0) / fs
     # harmonic source with tilt (brighter with arousal and dominance), harmonics up to
     # 4 kHz shaped by the vowel formants of each syllable (scaled per speaker)
-    tilt = 2.2 - 0.9 * a - 0.5 * d
+    tilt = 2.6 - 1.4 * a - 0.6 * d
     n_harm = max(4, int(4000 // float(f0.max())))
     h = np.arange(1, n_harm + 1)[:, None]
     gains = np.zeros((n_harm, n))
@@ -132,13 +134,17 @@ def _utterance_audio(rng: np.random.Generator, fs: int, emotion: Optional[str],
         a0, b0 = int(edges[s]), int(edges[s + 1])
         if b0 <= a0:
             continue
-        formant = np.asarray(VOWELS["aiueo"[rng.integers(0, 5)]])[None, :] * speaker["tract"]
+        # smiling (positive valence) shortens the vocal tract: formants shift up
+        formant = (np.asarray(VOWELS["aiueo"[rng.integers(0, 5)]])[None, :] * speaker["tract"]
+                   * (1.0 + 0.25 * (v - 0.5)))
         fh = h * float(f0[a0:b0].mean())
         bumps = np.exp(-0.5 * ((fh - formant) / (80 + 40 * np.arange(3))) ** 2).sum(1)
         gains[:, a0:b0] = ((0.3 + bumps) * h[:, 0] ** (-tilt))[:, None]
     x = np.einsum("hn,hn->n", gains, np.sin(h * phase[None, :]))
     if emotion == "disgust":
         x *= 1 + 0.5 * np.sign(np.sin(phase / 2))  # creak: period doubling
+    # harsh voice for negative valence: amplitude jitter of the glottal pulses
+    x *= 1 + (0.6 * max(0.0, 0.5 - v)) * np.sin(phase) ** 8 * rng.standard_normal(n).clip(-2, 2)
     # syllable envelopes: contrast grows with dominance, short pauses between
     env = np.zeros(n)
     for s in range(n_syl):
@@ -151,7 +157,7 @@ def _utterance_audio(rng: np.random.Generator, fs: int, emotion: Optional[str],
         gap = int(length * 0.15)
         core[:gap] = 0
         env[a0:b0] = amp * core
-    breath = 0.04 + (0.25 if emotion in ("fear", "sad") else 0.0) + 0.1 * (1 - d)
+    breath = 0.03 + (0.35 if emotion in ("fear", "sad") else 0.0) + 0.2 * (1 - d)
     noise = rng.standard_normal(n)
     noise = np.convolve(noise, np.ones(3) / 3, mode="same")
     y = env * (x / (np.abs(x).max() + 1e-9) + breath * noise) + 0.003 * rng.standard_normal(n)
@@ -164,7 +170,7 @@ def _speakers(rng, spec: SynthSpec) -> List[dict]:
         female = k % 2 == 1
         out.append({
             "id": f"{'f' if female else 'm'}{k + 1:02d}",
-            "f0": (200.0 if female else 115.0) * rng.uniform(0.85, 1.15),
+            "f0": (200.0 if female else 115.0) * rng.uniform(0.9, 1.1),
             "tract": (1.17 if female else 1.0) * rng.uniform(0.95, 1.05),
             "session": f"s{k % spec.sessions + 1:02d}",
         })
@@ -172,7 +178,7 @@ def _speakers(rng, spec: SynthSpec) -> List[dict]:
 
 
 def generate(root: Path, names: Iterable[str] = tuple(SPECS), seed: int = 0,
-             scale: float = 1.0, min_dur: float = 1.0, max_dur: float = 4.0) -> List[Path]:
+             scale: float = 1.0, min_dur: float = 1.0, max_dur: float = 3.0) -> List[Path]:
     """Write the synthetic corpora under ``root/<name>/`` (generic format).
 
     ``scale`` multiplies the utterances per speaker (e.g. 0.3 for tests). Returns the
@@ -193,7 +199,7 @@ def generate(root: Path, names: Iterable[str] = tuple(SPECS), seed: int = 0,
             for i in range(per_spk):
                 emotion = spec.classes[i % len(spec.classes)] if spec.classes else \
                     list(PROTOTYPES)[rng.integers(0, len(PROTOTYPES))]
-                vad = np.clip(np.asarray(PROTOTYPES[emotion]) + rng.normal(0, 0.1, 3), 0, 1)
+                vad = np.clip(np.asarray(PROTOTYPES[emotion]) + rng.normal(0, 0.08, 3), 0, 1)
                 dur = float(rng.uniform(min_dur, max_dur))
                 x = _utterance_audio(rng, GEN_FS, emotion, vad, spk, dur)
                 if spec.fs != GEN_FS:

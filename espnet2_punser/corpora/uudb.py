@@ -38,12 +38,14 @@ only, on the 7-point scales (min-max scaled from [1, 7] to [0, 1]):
   :class:`CorpusError` naming the file and utterance (or line). The direction of the
   scales (7 = pleasant / aroused / dominant) is taken from the attribute names [U].
 
-Speakers and sessions (as the design asks): speaker = session x channel
-(``uudb_C001L``), session = ``uudb_C001``; utterance id ``uudb_<wav stem>``
-(``uudb_C001L_001``). [U] The manual lists 27 sessions (C001-C007, C011-C013, ...,
-C061-C064) and the paper 14 speakers: the sessions appear to be grouped by speaker
-pair (tens digit), so the same person may occur under several session x channel
-speakers; Sessions/speakers.xml (format unknown) would settle it.
+Speakers and sessions: the UUDB manual lists 27 sessions in 7 groups (C001-C007,
+C011-C013, C021-C024, C031-C033, C041-C043, C051-C053, C061-C064) recorded by 7 pairs
+of speakers, the paper's 14 speakers. Speaker = group x channel: ``uudb_<first 3
+characters of the session id><L|R>`` (C001L and C005L are both ``uudb_C00L``; C011R is
+``uudb_C01R``); session = ``uudb_<session>`` (``uudb_C001``); utterance id
+``uudb_<wav stem>`` (``uudb_C001L_001``). [U] This assumes that each group is one
+speaker pair and that each speaker keeps their channel (L or R) in every session of
+the group; Sessions/speakers.xml (format unknown) would settle it.
 
 Dropped, with reasons in ``dropped.txt``: utterances without any rating, labelled
 utterances whose wav is missing, wavs with no label entry, repeated entries for the
@@ -316,7 +318,7 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
             utt = Utterance(
                 utt_id=utt_id,
                 path=str(path),
-                speaker=f"uudb_{_sanitize(session + channel)}",
+                speaker=f"uudb_{_sanitize(session[:3] + channel)}",
                 session=f"uudb_{_sanitize(session)}",
                 vad=vad,
             )
@@ -330,11 +332,11 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
         data.drop(p, "wav outside var/<session>/ or of an unknown session")
     if fallback:
         data.notes.append(f"sessions without XML, read from .para/.list: {', '.join(fallback)}")
-    kept = sorted({u.session[len("uudb_"):] for u in data.utterances})
-    groups = {s[:-1] for s in kept if re.fullmatch(r"C\d{3}", s)}
-    if len(groups) < len(kept):
-        data.notes.append(
-            f"{len(kept)} sessions in {len(groups)} groups (C00x, C01x, ...): if the groups "
-            "are speaker pairs (the paper counts 14 speakers), one person appears under "
-            "several session x channel speaker ids")
+    sessions = {u.session for u in data.utterances}
+    speakers = {u.speaker for u in data.utterances}
+    groups = {s[len("uudb_"):len("uudb_") + 3] for s in sessions}
+    data.notes.append(
+        f"speaker = session group x channel: {len(speakers)} speakers from {len(sessions)} "
+        f"sessions in {len(groups)} groups (assumes each group is one speaker pair who keep "
+        "their channel)")
     return data

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fake_corpora._files import AudioWriter
+from fake_corpora.common import AudioWriter
 
 CLASS = {"02": "neutral", "03": "happy", "04": "sad", "05": "angry", "06": "fear",
          "07": "disgust", "08": "surprised", "09": "excited"}
@@ -90,7 +90,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     base = root / top if top else root
     files = full_files(rng) if full else SMALL
     stray = []
-    with AudioWriter(root, rng, fs=16000, empty=empty_audio) as write:
+    with AudioWriter(rng, fs=16000, empty=empty_audio) as write:
         for part, folder, name in files:
             write(base / part / f"actor_{folder}" / f"{name}.wav")
         if not full:

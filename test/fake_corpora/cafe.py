@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fake_corpora._files import AudioWriter
+from fake_corpora.common import AudioWriter
 
 CLASS = {"C": "angry", "D": "disgust", "J": "happy", "N": "neutral", "P": "fear",
          "S": "surprised", "T": "sad"}
@@ -57,7 +57,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     folders = FOLDERS["utf8" if raw else folder_names]
     base = root / top if top else root
     dropped = []
-    with AudioWriter(root, rng, fs=48000, empty=empty_audio) as write:
+    with AudioWriter(rng, fs=48000, empty=empty_audio) as write:
         for k, (ext, fs) in enumerate(RELEASES[release]):
             for name in ids:
                 path = write(base / f"{rel_path(name, folders)}{ext}", fs=fs, seconds=0.02)

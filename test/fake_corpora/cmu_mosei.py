@@ -10,20 +10,20 @@ class; ties and all-zero segments dropped), a negative start, transcripts that w
 ``0`` for ``0.0``, a segment without a transcript line, a video without a wav and a wav
 without labels. ``full=True`` writes 3,228 videos / 23,453 segments (the CMU-MOSEI
 paper's size; ``n_videos`` scales it) with random labels; the expected result is computed
-here independently. With ``empty_audio`` the 0-byte wavs are hard links of one file.
+here independently. With ``empty_audio`` the wavs are 0-byte files
+(:class:`fake_corpora.common.EmptyFiles`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from fake_corpora.common import write_audio
+from fake_corpora.common import AudioWriter
 
 DIM_NAMES = ["sentiment", "happy", "sad", "anger", "surprise", "disgust", "fear"]
 CLASS = {"happy": "happy", "sad": "sad", "anger": "angry", "surprise": "surprised",
@@ -88,22 +88,6 @@ def write_csd(path: Path, videos: Dict[str, Tuple[np.ndarray, np.ndarray]],
             ds[0] = json.dumps(value)
 
 
-def empty_file(path: Path, first: Dict[str, Path]) -> None:
-    """A 0-byte file; after the first one of a build (``first`` remembers it), a hard link
-    to that one: creating inodes is what makes a full-size tree slow to write here, a
-    link is ~20x cheaper."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    src = first.get("path")
-    if src is not None:
-        try:
-            os.link(src, path)
-            return
-        except OSError:
-            pass
-    path.write_bytes(b"")
-    first["path"] = path
-
-
 def _num(x: float) -> str:
     return repr(float(x))
 
@@ -133,7 +117,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     wav_dir.mkdir(parents=True, exist_ok=True)
     trn_dir.mkdir(parents=True, exist_ok=True)
     spec = _full_spec(rng, n_videos) if full else SMALL
-    first: Dict[str, Path] = {}
+    write = AudioWriter(rng, fs=16000, empty=empty_audio)
     csd_data = {}
     expected_cats: Counter = Counter()
     kept_ids = []
@@ -165,12 +149,9 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
         csd_data[vid] = (feats, ints)
         rng.shuffle(lines)  # transcript order differs from the .csd row order
         (trn_dir / f"{vid}.txt").write_text("".join(lines), encoding="utf-8")
-        if has_wav and empty_audio:
-            empty_file(wav_dir / f"{vid}.wav", first)
-        elif has_wav:
-            write_audio(wav_dir / f"{vid}.wav", rng, fs=16000,
-                        seconds=1.0 if full else SECONDS)
-    write_audio(wav_dir / f"{WAV_ONLY}.wav", rng, fs=16000, seconds=0.5, empty=empty_audio)
+        if has_wav:
+            write(wav_dir / f"{vid}.wav", seconds=1.0 if full else SECONDS)
+    write(wav_dir / f"{WAV_ONLY}.wav", seconds=0.5)
     write_csd(csd, csd_data, dim_names)
     # junk and neighbours of real copies
     (wav_dir / "._-3g5yACwYnA.wav").write_bytes(b"\x00\x05\x16\x07")

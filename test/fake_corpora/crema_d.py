@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fake_corpora._files import AudioWriter
+from fake_corpora.common import AudioWriter
 
 SENTENCES = ["IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI"]
 EMOTIONS = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
@@ -72,7 +72,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     names = full_names() if full else small_names()
     wav_dir = base / "AudioWAV"
     dropped_names = []
-    with AudioWriter(root, rng, fs=16000, empty=empty_audio) as write:
+    with AudioWriter(rng, fs=16000, empty=empty_audio) as write:
         for name in names:
             path = wav_dir / f"{name}.wav"
             if name == SILENT and not empty_audio:  # no signal, as in the real file
@@ -88,6 +88,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
             dropped_names.append(bad.name)
     if lfs_pointers:
         for name in names:
+            (wav_dir / f"{name}.wav").unlink()  # it may be a hard link (empty_audio)
             (wav_dir / f"{name}.wav").write_text(
                 "version https://git-lfs.github.com/spec/v1\n"
                 f"oid sha256:{rng.bytes(32).hex()}\nsize {rng.integers(30000, 90000)}\n")

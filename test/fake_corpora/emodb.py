@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fake_corpora.common import write_audio
+from fake_corpora.common import AudioWriter
 
 SPEAKERS = ["03", "08", "09", "10", "11", "12", "13", "14", "15", "16"]
 SENTENCES = ["a01", "a02", "a04", "a05", "a07", "b01", "b02", "b03", "b09", "b10"]
@@ -26,8 +26,9 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
             sent = SENTENCES[(i // len(SPEAKERS)) % len(SENTENCES)]
             version = "abcdefghij"[i // (len(SPEAKERS) * len(SENTENCES))]
             files.append(f"{spk}{sent}{emo}{version}.wav")
+    write = AudioWriter(rng, fs=16000, empty=empty_audio)
     for name in files:
-        write_audio(root / wav_dir / name, rng, fs=16000, empty=empty_audio)
+        write(root / wav_dir / name)
     # label/aux files of the official zip
     (root / "erkennung.txt").write_text("Satz erkannt\n03a01Fa.wav 90,5\n", encoding="latin-1")
     for sub in ("lablaut", "labsilb", "silb"):

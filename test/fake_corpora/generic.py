@@ -19,7 +19,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from fake_corpora.common import write_audio
+from fake_corpora.common import AudioWriter
 
 LABELS_YAML = """\
 # test label map for the generic format
@@ -50,8 +50,9 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
           n: int = 200) -> dict:
     root.mkdir(parents=True, exist_ok=True)
     table = root / f"metadata.{fmt}"
+    write = AudioWriter(rng, fs=16000, empty=empty_audio)
     if kind == "escorpus_pe":
-        return _build_escorpus(root, table, rng, full, empty_audio)
+        return _build_escorpus(root, table, rng, full, write)
     labels = root / "labels.yaml"
     text = LABELS_YAML.format(corpus=corpus or "")
     if corpus is None:
@@ -68,7 +69,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
                          "category": ["neu", "hap", "ang", "bor"][i % 4],
                          "valence": str(1 + i % 5), "arousal": "3", "dominance": "2.5"})
         for r in rows:
-            write_audio(root / r["path"], rng, empty=empty_audio)
+            write(root / r["path"])
         _write_table(table, header, rows)
         return {"utterances": n, "labels": labels, "table": table,
                 "with_category": n - n // 4}
@@ -94,7 +95,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"junk")
         else:
-            write_audio(path, rng, empty=empty_audio)
+            write(path)
     _write_table(table, header, rows)
     with open(table, "a", encoding="utf-8") as f:
         f.write("\n")  # a trailing blank line is ignored
@@ -128,7 +129,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
 
 
 def _build_escorpus(root: Path, table: Path, rng: np.random.Generator, full: bool,
-                    empty_audio: bool) -> dict:
+                    write: AudioWriter) -> dict:
     n = ESCORPUS_FULL if full else 10
     header = ["path", "speaker", "valence", "arousal", "dominance", "category"]
     values = ["0", "0.5", "1", "2.5", "3", "4.25", "5"]
@@ -143,7 +144,7 @@ def _build_escorpus(root: Path, table: Path, rng: np.random.Generator, full: boo
         vad[f"escorpus_pe_esc_{i:05d}"] = tuple(float(x) / 5.0 if x else float("nan")
                                                 for x in (v, a, d))
     for r in rows:
-        write_audio(root / r["path"], rng, empty=empty_audio)
+        write(root / r["path"])
     _write_table(table, header, rows)
     return {
         "utterances": n,

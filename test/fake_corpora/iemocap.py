@@ -5,20 +5,19 @@ separated summary lines, rater lines, blank lines), per-rater sub-folders that m
 ignored, transcriptions with non-utterance lines, sentences/wav/<dialog>/<utt>.wav,
 macOS ``._*`` junk. Small by default; ``full=True`` writes the real size: 10,039 turns
 with the real per-code counts, per-session totals 1,819/1,811/2,136/2,103/2,170 and the
-EmoBox per-session 4-class counts. With ``empty_audio`` the 0-byte wavs are hard links of
-one file.
+EmoBox per-session 4-class counts. With ``empty_audio`` the wavs are 0-byte files
+(:class:`fake_corpora.common.EmptyFiles`).
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from fake_corpora.common import write_audio
+from fake_corpora.common import AudioWriter
 
 CLASS = {"neu": "neutral", "hap": "happy", "sad": "sad", "ang": "angry", "sur": "surprised",
          "fea": "fear", "dis": "disgust", "exc": "excited"}
@@ -58,22 +57,6 @@ TEXT = {
 }
 
 
-def empty_file(path: Path, first: Dict[str, Path]) -> None:
-    """A 0-byte file; after the first one of a build (``first`` remembers it), a hard link
-    to that one: creating inodes is what makes a full-size tree slow to write here, a
-    link is ~20x cheaper."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    src = first.get("path")
-    if src is not None:
-        try:
-            os.link(src, path)
-            return
-        except OSError:
-            pass
-    path.write_bytes(b"")
-    first["path"] = path
-
-
 def _dialog(utt: str) -> str:
     return utt.rsplit("_", 1)[0]
 
@@ -91,9 +74,7 @@ def _label_block(start: float, end: float, utt: str, code: str,
 
 
 def _write_session(root: Path, session: int, turns: List[Tuple[str, str, tuple, bool]],
-                   rng: np.random.Generator, empty_audio: bool,
-                   texts: Optional[Dict[str, str]] = None,
-                   first: Optional[Dict[str, Path]] = None) -> None:
+                   write: AudioWriter, texts: Optional[Dict[str, str]] = None) -> None:
     sdir = root / f"Session{session}"
     emo = sdir / "dialog" / "EmoEvaluation"
     trn = sdir / "dialog" / "transcriptions"
@@ -115,10 +96,8 @@ def _write_session(root: Path, session: int, turns: List[Tuple[str, str, tuple, 
             trans.append(f"{utt} [{t0:08.4f}-{t1:08.4f}]: {text}\n")
             cat.append(f"{utt} :{CAT_WORD[code]}; ()\n")
             wav = sdir / "sentences" / "wav" / dialog / f"{utt}.wav"
-            if has_audio and empty_audio:
-                empty_file(wav, first if first is not None else {})
-            elif has_audio:
-                write_audio(wav, rng, fs=16000)
+            if has_audio:
+                write(wav)
             t0 = t1 + 0.5
         # turns that carry no label (overlaps, noises) appear in the transcripts only
         mocap = dialog[5]
@@ -139,8 +118,7 @@ def _write_session(root: Path, session: int, turns: List[Tuple[str, str, tuple, 
     wav_dir.mkdir(parents=True, exist_ok=True)
     (wav_dir / f"._{by_dialog[first][0][0]}.wav").write_bytes(b"\x00\x05\x16\x07junk")
     # whole-dialog stereo wav: not an utterance
-    write_audio(sdir / "dialog" / "wav" / f"{first}.wav", rng, fs=16000, channels=2,
-                empty=empty_audio)
+    write(sdir / "dialog" / "wav" / f"{first}.wav", channels=2)
 
 
 def _full_turns(rng: np.random.Generator) -> Dict[int, list]:
@@ -193,9 +171,9 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
         for t in SMALL:
             sessions[int(t[0][4])].append(t)
         texts = TEXT
-    first: Dict[str, Path] = {}
+    write = AudioWriter(rng, fs=16000, empty=empty_audio)
     for s, turns in sorted(sessions.items()):
-        _write_session(base, s, turns, rng, empty_audio, texts, first)
+        _write_session(base, s, turns, write, texts)
     kept = [t for ts in sessions.values() for t in ts if t[3]]
     cats = Counter(CLASS[c] for _, c, _, _ in kept if c in CLASS)
     return {

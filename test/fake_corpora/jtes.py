@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fake_corpora._files import AudioWriter
+from fake_corpora.common import AudioWriter
 
 EMOTIONS = ["neu", "joy", "sad", "ang"]
 CLASS = {"neu": "neutral", "joy": "happy", "sad": "sad", "ang": "angry"}
@@ -29,7 +29,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
         speakers, sentences = ["f01", "f50", "m01"], [1, 50]
     base = (root / top if top else root) / "wav"
     names = []
-    with AudioWriter(root, rng, fs=TOPS[top], empty=empty_audio) as write:
+    with AudioWriter(rng, fs=TOPS[top], empty=empty_audio) as write:
         for spk in speakers:
             for emo in EMOTIONS:
                 for s in sentences:

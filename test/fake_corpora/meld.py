@@ -8,13 +8,12 @@ broken clips (``train dia125_utt3``, ``dev dia110_utt7``: missing by default, or
 as garbage with ``broken="present"``), a CSV row without a clip and a clip without a row.
 ``full=True`` writes the real size: 9,989 / 1,109 / 2,610 rows with the real per-split
 emotion counts (MELD paper; totals as EmoBox), ~135 ``final_videos_test`` files. With
-``empty_audio`` the 0-byte clips are hard links of one file.
+``empty_audio`` the clips are 0-byte files (:class:`fake_corpora.common.EmptyFiles`).
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from fake_corpora.common import write_mp4
+from fake_corpora.common import EmptyFiles, write_mp4
 
 HEADER = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID",
           "Utterance_ID", "Season", "Episode", "StartTime", "EndTime"]
@@ -101,42 +100,28 @@ def _write_csv(path: Path, rows: List[Tuple[int, int, str, str, str]],
             w.writerow([i, text, spk, emo, SENTIMENT[emo], dia, utt, 3, 19, a, b])
 
 
-def _clip(path: Path, rng: np.random.Generator, empty: bool, k: int,
-          first: Optional[Dict[str, Path]] = None) -> None:
-    """A clip: 6 channels for even ``k``, 2 for odd. Real mp4s are encoded once per
-    channel count and build, then copied (encoding every clip is slow)."""
-    if empty:
-        if first is not None:
-            empty_file(path, first)
-        else:
-            write_mp4(path, rng, empty=True)
-        return
-    channels = (6, 2)[k % 2]
-    key = f"mp4_{channels}"
-    if first is not None and key in first:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(first[key], path)
-        return
-    write_mp4(path, rng, channels=channels, seconds=0.3)
-    if first is not None:
-        first[key] = path
+class _Clips:
+    """Writes the clips of one build: ``clips(path, k)`` is a clip with 6 channels for
+    even ``k``, 2 for odd. Real mp4s are encoded once per channel count, then copied
+    (encoding every clip is slow); 0-byte ones come from one :class:`EmptyFiles`."""
 
+    def __init__(self, rng: np.random.Generator, empty: bool):
+        self.rng = rng
+        self.empty = empty
+        self.empty_files = EmptyFiles()
+        self.encoded: Dict[int, Path] = {}
 
-def empty_file(path: Path, first: Dict[str, Path]) -> None:
-    """A 0-byte file; after the first one of a build (``first`` remembers it), a hard link
-    to that one: creating inodes is what makes a full-size tree slow to write here, a
-    link is ~20x cheaper."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    src = first.get("path")
-    if src is not None:
-        try:
-            os.link(src, path)
-            return
-        except OSError:
-            pass
-    path.write_bytes(b"")
-    first["path"] = path
-
+    def __call__(self, path: Path, k: int, empty: Optional[bool] = None) -> Path:
+        if self.empty if empty is None else empty:
+            return write_mp4(path, self.rng, empty=True, empty_files=self.empty_files)
+        channels = (6, 2)[k % 2]
+        if channels in self.encoded:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.encoded[channels], path)
+            return path
+        write_mp4(path, self.rng, channels=channels, seconds=0.3)
+        self.encoded[channels] = path
+        return path
 
 
 def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio: bool = False,
@@ -151,14 +136,14 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     for d in folders.values():
         d.mkdir(parents=True, exist_ok=True)
     rows: Dict[str, list] = {s: [] for s in CLIP_DIRS}
-    first: Dict[str, Path] = {}
+    clips = _Clips(rng, empty_audio)
     for k, (split, dia, utt, spk, emo, text, clip) in enumerate(spec):
         rows[split].append((dia, utt, spk, emo, text))
         name = f"dia{dia}_utt{utt}.mp4"
         if clip in ("plain", "twin"):
-            _clip(folders[split] / name, rng, empty_audio, k, first)
+            clips(folders[split] / name, k)
         if clip in ("twin", "prefixed"):
-            _clip(folders[split] / f"final_videos_test{name}", rng, empty_audio, k + 1, first)
+            clips(folders[split] / f"final_videos_test{name}", k + 1)
     for split, (dia, utt) in BROKEN.items():
         if broken == "present":
             (folders[split] / f"dia{dia}_utt{utt}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
@@ -168,12 +153,12 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     test_dir = folders["test"]
     (test_dir / "._dia0_utt0.mp4").write_bytes(b"\x00\x05\x16\x07")
     (test_dir / "._final_videos_testdia93_utt6.mp4").write_bytes(b"\x00\x05\x16\x07")
-    _clip(test_dir / "dia0_utt0.1.mp4", rng, True, 0)  # "*.*.mp4" junk (0 bytes)
+    clips(test_dir / "dia0_utt0.1.mp4", 0, empty=True)  # "*.*.mp4" junk (0 bytes)
     (root / place["train"][0] / "._train_sent_emo.csv").write_bytes(b"\x00\x05\x16\x07")
     extra = None
     if not full:  # a clip that no CSV row names
         extra = folders["train"] / "dia999_utt0.mp4"
-        _clip(extra, rng, empty_audio, 0, first)
+        clips(extra, 0)
 
     usable = [r for r in spec if r[6] != "none"]
     return {

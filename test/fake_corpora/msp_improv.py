@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fake_corpora.common import write_audio
-from fake_corpora.msp_podcast import write_empty
+from fake_corpora.common import AudioWriter
 
 CLASS = {"A": "angry", "H": "happy", "S": "sad", "N": "neutral"}
 # condition code [U] -> class counts (A, S, H, N, O, X): target improvised / read, other
@@ -107,11 +106,8 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
 
     missing = set() if full else {NO_AUDIO}
     clips = [r[0] for r in rows if r[0] not in missing] + ([] if full else [UNLABELLED])
-    if empty_audio:
-        write_empty(_wav_path(root, clip, placement) for clip in clips)
-    else:
-        for clip in clips:
-            write_audio(_wav_path(root, clip, placement), rng, fs=16000)
+    AudioWriter(rng, fs=16000, empty=empty_audio).all(
+        _wav_path(root, clip, placement) for clip in clips)
     if placement == "ertk" and not full:  # the videos next to the wavs
         for clip in clips:
             _wav_path(root, clip, placement).with_suffix(".avi").write_bytes(b"")

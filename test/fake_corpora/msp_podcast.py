@@ -16,14 +16,13 @@ plus 20 rows of each other split.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from fake_corpora.common import write_audio
+from fake_corpora.common import AudioWriter
 
 HEADER = "FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"
 CLASS = {"A": "angry", "S": "sad", "H": "happy", "U": "surprised", "F": "fear",
@@ -35,27 +34,6 @@ FULL_SPEAKERS = 1409
 # corpora.md does not give)
 FULL_SHARES = {"N": 0.30, "H": 0.15, "X": 0.14, "A": 0.08, "S": 0.08, "C": 0.06, "O": 0.05,
                "U": 0.05, "D": 0.05, "F": 0.04}
-
-
-def write_empty(paths) -> None:
-    """Empty files at ``paths`` (for the full-size trees): hard links of one empty file
-    (faster than creating each; a new template every 50,000 links, under ext4's 65,000
-    limit), each parent folder created once."""
-    made = set()
-    template = None
-    for k, path in enumerate(paths):
-        path = Path(path)
-        if path.parent not in made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            made.add(path.parent)
-        if k % 50000 == 0:
-            if template is not None:
-                os.unlink(template)
-            template = path.parent / ".empty_template"
-            os.close(os.open(template, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644))
-        os.link(template, path)
-    if template is not None:
-        os.unlink(template)
 
 
 def _small_rows():
@@ -158,11 +136,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     wavs = [r[0] for r in all_rows if r[0] not in missing]
     unlabelled = "MSP-PODCAST_9999_0001.wav"
     wavs.append(unlabelled)
-    if empty_audio:
-        write_empty(adir / name for name in wavs)
-    else:
-        for name in wavs:
-            write_audio(adir / name, rng, fs=16000, empty=False)
+    AudioWriter(rng, fs=16000, empty=empty_audio).all(adir / name for name in wavs)
     (adir / "._MSP-PODCAST_0001_0008.wav").write_bytes(b"junk")
     # transcripts (small tree only)
     texts = {}

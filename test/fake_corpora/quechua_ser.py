@@ -23,7 +23,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from fake_corpora.common import write_audio
+from fake_corpora.common import AudioWriter
 
 # every spelling the public loader knows, plus "sad" (corpora.md) and one untidy cell
 SPELLINGS = ["anger", "angry", "boredom", "bored", "happy", "sleepy", "sadness", "sad",
@@ -32,7 +32,7 @@ CLASS = {"anger": "angry", "angry": "angry", "happy": "happy", "sadness": "sad",
          "fear": "fear", "excited": "excited", "neutral": "neutral"}
 VALUES = ["1", "2", "3", "4", "5", "2.333333333", "3.666666667", "1.666666667", "4.5"]
 DIRTY_VALENCE = "2.333.333.333"
-FULL_ROWS = 12420  # Table I's 12,419 + the row with the malformed valence
+FULL_ROWS = 12420  # Table I's 12,419 + the row with the malformed valence (dropped)
 
 
 def _scaled(text: str) -> float:
@@ -123,11 +123,12 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     def stem(r: Dict) -> str:
         return str(r["audio"])
 
+    write = AudioWriter(rng, fs=16000, empty=empty_audio)
     for r in rows + xlsx_only + csv_only:
-        write_audio(audio_dir / f"{stem(r)}.wav", rng, fs=16000, empty=empty_audio)
+        write(audio_dir / f"{stem(r)}.wav")
     orphan = "QU_99999" if audio_ids == "string" else "99999"
     if not full:
-        write_audio(audio_dir / f"{orphan}.wav", rng, fs=16000, empty=empty_audio)
+        write(audio_dir / f"{orphan}.wav")
         (audio_dir / "._1.wav").write_bytes(b"junk")
 
     def uid(r: Dict) -> str:
@@ -136,13 +137,16 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     def actor(r: Dict) -> str:
         return {"6-": "a6", "2_": "a2"}.get(r["actor"], r["actor"])
 
-    kept = rows + [r for r in xlsx_only if r["emotion"] in CLASS]
+    # the row with the malformed valence is dropped
+    kept = [r for r in rows if r["valence"] != DIRTY_VALENCE]
+    kept += [r for r in xlsx_only if r["emotion"] in CLASS]
     classes = Counter(CLASS[r["emotion"].strip().lower()] for r in kept
                       if r["emotion"].strip().lower() in CLASS)
     vad = {}
     for r in rows:
-        v = "2.333333333" if r["valence"] == DIRTY_VALENCE else r["valence"]
-        vad[uid(r)] = tuple(_scaled(x) for x in (v, r["arousal"], r["dominance"]))
+        if r["valence"] != DIRTY_VALENCE:
+            vad[uid(r)] = tuple(_scaled(x) for x in (r["valence"], r["arousal"],
+                                                     r["dominance"]))
     return {
         "utterances": len(kept),
         "classes": dict(classes),
@@ -155,8 +159,8 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
         "dirty_valence": uid(rows[5]),
         "typo_actors": {uid(rows[4]): "quechua_ser_a6", uid(rows[9]): "quechua_ser_a2"},
         "untidy_emotion": uid(rows[11]),
-        "dropped_category": [uid(r) for r in rows
-                             if r["emotion"].strip().lower() not in CLASS],
+        "dropped_category": [uid(r) for r in rows if r["valence"] != DIRTY_VALENCE and
+                             r["emotion"].strip().lower() not in CLASS],
         "dropped_no_vad_no_cat": [uid(r) for r in xlsx_only if r["emotion"] not in CLASS],
         "dropped_no_actor": [uid(r) for r in csv_only],
         "dropped_no_audio": [uid(r) for r in no_audio],

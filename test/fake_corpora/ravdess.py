@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fake_corpora._files import AudioWriter
+from fake_corpora.common import AudioWriter
 
 CLASS = {"01": "neutral", "03": "happy", "04": "sad", "05": "angry", "06": "fear",
          "07": "disgust", "08": "surprised"}  # 02 calm is dropped
@@ -47,7 +47,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     names = [n for a in actors for n in actor_names(a)]
     prefixes = PLACEMENTS[placement]
     dropped = []
-    with AudioWriter(root, rng, fs=48000, empty=empty_audio) as write:
+    with AudioWriter(rng, fs=48000, empty=empty_audio) as write:
         for k, prefix in enumerate(prefixes):
             base = root / prefix if prefix else root
             for name in names:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fake_corpora._files import AudioWriter
+from fake_corpora.common import AudioWriter
 
 SPEAKERS = ["DC", "JE", "JK", "KL"]
 CLASS = {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "n": "neutral",
@@ -40,7 +40,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
           layout: str = "official") -> dict:
     files = names(full)
     dropped = []
-    with AudioWriter(root, rng, fs=44100, empty=empty_audio) as write:
+    with AudioWriter(rng, fs=44100, empty=empty_audio) as write:
         for spk, emo, idx in files:
             if layout == "flat":
                 write(root / f"{spk}_{emo}{idx}.wav")

@@ -5,16 +5,20 @@
 ``UUDB/var/<S>/<S>.list`` and ``<S>.para`` (averaged ratings), ``Sessions/speakers.xml``,
 ``doc/``, ``tools/``.
 
-Small fake (3 sessions):
+Speakers are session group x channel (``uudb_C00L`` for C001L, C002L, ...).
+
+Small fake (3 sessions, 2 groups, 4 speakers):
 
 - C001: XML and .para/.list (the .para deliberately disagrees: the XML must win); one
   utterance without ``u:EmotionalState``, one annotator without ``Dominance``, one XML
   utterance whose wav is missing, one wav that the XML does not name, a ``._`` file;
 - C002: no XML, only ``var/C002/C002.para`` + ``C002.list`` (the fallback);
-- C003: XML without ``CommentStrings`` (wav name from session, channel and id), in
+- C011: XML without ``CommentStrings`` (wav name from session, channel and id), in
   ``encoding`` (e.g. ``shift_jis``), with Japanese comments.
 
-Full fake: 7 sessions (C001-C007) x 2 channels = 14 speakers, 4,840 utterances, XML only.
+Full fake: the manual's 27 sessions in 7 groups (C001-C007, C011-C013, C021-C024,
+C031-C033, C041-C043, C051-C053, C061-C064) x 2 channels = 14 speakers, 4,840
+utterances, XML only.
 Variants: ``nest`` (``"UUDB"``, ``""`` = ROOT is the UUDB folder, ``"UUDB/UUDB"``),
 ``list_ext`` (.list lines with ``.wav``), ``encoding`` of C003's XML.
 """
@@ -27,11 +31,12 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from fake_corpora.common import write_audio
+from fake_corpora.common import AudioWriter
 
 NS = "http://uudb.speech-lab.org/ns/0.9"
 DIMS = ("Pleasantness", "Arousal", "Dominance", "Credibility", "Interest", "Positivity")
-FULL_SESSIONS = [f"C{i:03d}" for i in range(1, 8)]
+FULL_GROUPS = {"C00": 7, "C01": 3, "C02": 4, "C03": 3, "C04": 3, "C05": 3, "C06": 4}
+FULL_SESSIONS = [f"{g}{i}" for g, n in FULL_GROUPS.items() for i in range(1, n + 1)]
 FULL_UTTERANCES = 4840
 
 
@@ -87,8 +92,10 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     (base / "doc" / "manual.pdf").write_bytes(b"%PDF-1.4\n")
     (base / "Sessions" / "speakers.xml").write_text(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<u:Speakers xmlns:u="{NS}"/>\n')
+    write = AudioWriter(rng, fs=16000, empty=empty_audio)
     expected_vad: Dict[str, Tuple[float, float, float]] = {}
     spk: Dict[str, str] = {}
+    sess: Dict[str, str] = {}
     dropped: Dict[str, str] = {}
 
     def write_session(session, utts, with_xml=True, with_para=True, xml_encoding="UTF-8"):
@@ -111,7 +118,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
         for u in utts:
             if u.get("no_wav"):
                 continue
-            write_audio(vdir / u["wav"], rng, fs=16000, empty=empty_audio)
+            write(vdir / u["wav"])
 
     def expect(u, from_para=False):
         uid = f"uudb_{u['wav'][:-4]}"
@@ -119,16 +126,24 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
         if from_para:  # what the .para holds: the means rounded to 3 decimals
             pad = tuple(float(f"{x:.3f}") for x in pad)
         expected_vad[uid] = tuple((x - 1.0) / 6.0 for x in pad)
-        spk[uid] = f"uudb_{u['session']}{u['ch']}"
+        spk[uid] = f"uudb_{u['session'][:3]}{u['ch']}"
+        sess[uid] = f"uudb_{u['session']}"
 
     if full:
         per_spk = [FULL_UTTERANCES // 14 + (1 if k < FULL_UTTERANCES % 14 else 0)
                    for k in range(14)]
-        for s_i, session in enumerate(FULL_SESSIONS):
-            utts = _utts(session, {"L": per_spk[2 * s_i], "R": per_spk[2 * s_i + 1]}, rng)
-            write_session(session, utts, with_para=False)
-            for u in utts:
-                expect(u)
+        for g_i, (group, n_sessions) in enumerate(FULL_GROUPS.items()):
+            sessions = [s for s in FULL_SESSIONS if s.startswith(group)]
+            # each speaker of the pair: their utterances spread over the group's sessions
+            share = {ch: [per_spk[2 * g_i + c] // n_sessions +
+                          (1 if k < per_spk[2 * g_i + c] % n_sessions else 0)
+                          for k in range(n_sessions)]
+                     for c, ch in enumerate("LR")}
+            for k, session in enumerate(sessions):
+                utts = _utts(session, {"L": share["L"][k], "R": share["R"][k]}, rng)
+                write_session(session, utts, with_para=False)
+                for u in utts:
+                    expect(u)
     else:
         # C001: XML + a .para that must be ignored
         utts = _utts("C001", {"L": 4, "R": 3}, rng)
@@ -136,7 +151,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
         utts[2]["ratings"][0][2] = None                # annotator 1 without Dominance
         utts[5]["no_wav"] = True                       # XML names a missing wav
         write_session("C001", utts)
-        write_audio(base / "var" / "C001" / "C001L_099.wav", rng, empty=empty_audio)
+        write(base / "var" / "C001" / "C001L_099.wav")
         (base / "var" / "C001" / "._C001L_001.wav").write_bytes(b"junk")
         for k, u in enumerate(utts):
             if k == 1:
@@ -151,11 +166,11 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
         write_session("C002", utts, with_xml=False)
         for u in utts:
             expect(u, from_para=True)
-        # C003: XML in another encoding, wav names from the attributes
-        utts = _utts("C003", {"R": 2, "L": 2}, rng, raters=2)
+        # C011 (second group): XML in another encoding, wav names from the attributes
+        utts = _utts("C011", {"R": 2, "L": 2}, rng, raters=2)
         for u in utts:
             u["comment"] = False
-        write_session("C003", utts, with_para=False, xml_encoding=encoding)
+        write_session("C011", utts, with_para=False, xml_encoding=encoding)
         for u in utts:
             expect(u)
     return {
@@ -163,7 +178,8 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
         "vad": expected_vad,
         "spk": spk,
         "speakers": sorted(set(spk.values())),
-        "sessions": sorted({s[:-1] for s in spk.values()}),
+        "session": sess,
+        "sessions": sorted(set(sess.values())),
         "dropped": dropped,
         "base": base,
     }

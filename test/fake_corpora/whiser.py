@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fake_corpora.common import write_audio
-from fake_corpora.msp_podcast import write_empty
+from fake_corpora.common import AudioWriter
 
 HEADER = "FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"
 CLASS = {"A": "angry", "S": "sad", "H": "happy", "U": "surprised", "F": "fear",
@@ -112,11 +111,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
         f"{f} {f.split('.1-2_')[0]}.1-2.wav {k * 2.5:.2f} 2.40\n" for k, (f, *_) in
         enumerate(rows[:20])))
     wavs = [r[0] for r in rows if r[0] not in missing] + ([] if full else [UNLABELLED])
-    if empty_audio:
-        write_empty(wav_dir / name for name in wavs)
-    else:
-        for name in wavs:
-            write_audio(wav_dir / name, rng, fs=16000)
+    AudioWriter(rng, fs=16000, empty=empty_audio).all(wav_dir / name for name in wavs)
     (wav_dir / "._001-105.1-2_14.wav").write_bytes(b"junk")
 
     kept = [r for r in rows if r[0] not in missing]

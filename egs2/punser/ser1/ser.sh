@@ -384,7 +384,6 @@ stage_score() {
         --output "${finetune_dir}/RESULTS.md"
     cp "${finetune_dir}/RESULTS.md" RESULTS.md
     log "results: ${finetune_dir}/RESULTS.md (copied to ./RESULTS.md)"
-    sed -n '/^## Summary/,/^## /p' RESULTS.md | head -n 20
 }
 
 stage_pack() {

@@ -56,6 +56,15 @@ run_one() {
     return "${status}"
 }
 
+# parallel jobs share the cores: one BLAS/OpenMP pool per job unless set by the caller
+njob_parallel=$((last - first + 1))
+[ "${max_jobs}" -gt 0 ] && [ "${max_jobs}" -lt "${njob_parallel}" ] && njob_parallel=${max_jobs}
+if [ -z "${OMP_NUM_THREADS:-}" ] && [ "${njob_parallel}" -gt 1 ]; then
+    ncpu=$(nproc 2>/dev/null || echo 1)
+    OMP_NUM_THREADS=$(( ncpu / njob_parallel > 0 ? ncpu / njob_parallel : 1 ))
+    export OMP_NUM_THREADS
+fi
+
 quoted=$(printf '%q ' "$@")
 pids=(); jobs_of=()
 for ((j = first; j <= last; j++)); do
