@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Environment of the recipe: the virtual environment made by tools/setup.sh.
 # shellcheck disable=SC2034
-MAIN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# MAIN_ROOT: the repository (override it for a copy of the recipe elsewhere)
+MAIN_ROOT=${MAIN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 if [ -f "${MAIN_ROOT}/tools/venv/bin/activate" ]; then
     # shellcheck disable=SC1091
     . "${MAIN_ROOT}/tools/venv/bin/activate"
