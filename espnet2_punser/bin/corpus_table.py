@@ -60,7 +60,7 @@ def registry_rows() -> List[str]:
     for name in corpora.names():
         i = corpora.info(name)
         rows.append(f"| `{name}` | {i.title} | {i.role} | {('`' + i.db_var + '`') if i.db_var else '-'} "
-                    f"| {_num(i.paper_utterances)} | {i.layout} |")
+                    f"| {_num(i.paper_utterances)} | `{i.layout}` |")
     return rows
 
 

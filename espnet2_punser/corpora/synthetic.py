@@ -86,7 +86,8 @@ SPECS: Dict[str, SynthSpec] = {
 INFOS: Dict[str, CorpusInfo] = {
     name: CorpusInfo(
         name=name,
-        title=name.replace("synth_", "Synth-").upper().replace("SYNTH-", "Synth-"),
+        title={"synth_cat": "Synthetic (categories)", "synth_dim": "Synthetic (V/A/D)",
+               "synth_both": "Synthetic (both)", "synth_eval": "Synthetic (evaluation)"}[name],
         role=spec.role,
         kind="SYNTH",
         language="-",

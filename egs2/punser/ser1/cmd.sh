@@ -18,6 +18,7 @@ case "${cmd_backend}" in
         ;;
     *)
         echo "cmd.sh: unknown cmd_backend '${cmd_backend}' (local or slurm)" >&2
+        # shellcheck disable=SC2317  # exit when run, return when sourced
         return 1 2>/dev/null || exit 1
         ;;
 esac

@@ -8,6 +8,7 @@ if [ -f "${MAIN_ROOT}/tools/venv/bin/activate" ]; then
     . "${MAIN_ROOT}/tools/venv/bin/activate"
 elif ! python3 -c 'import espnet2_punser' 2>/dev/null; then
     echo "path.sh: ${MAIN_ROOT}/tools/venv does not exist; run tools/setup.sh first" >&2
+    # shellcheck disable=SC2317  # exit when run, return when sourced
     return 1 2>/dev/null || exit 1
 fi
 export PYTHONUNBUFFERED=1

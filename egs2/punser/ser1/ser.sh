@@ -46,6 +46,7 @@ max_wav_duration=60         # longer clips are rejected (seconds)
 datadir=data                # prepared corpora
 dumpdir=dump                # formatted audio, training sets, feature cache
 expdir=exp                  # experiments
+dry_run=false               # only show which stages would run and which are up to date
 hf_repo=""                  # pack stage: Hugging Face repo id to upload to
 upload=false                # pack stage: really upload (default: dry run)
 help_message="Usage: $0 [options]   (normally through ./run.sh; see the stage table in $0)"
@@ -387,7 +388,7 @@ stage_score() {
 }
 
 stage_pack() {
-    die "the pack stage is not available in this version of the recipe"
+    die "the pack stage is not available in this version of the recipe (--hf_repo ${hf_repo} --upload ${upload})"
 }
 
 # ----------------------------------------------------------------------------- driver
@@ -410,6 +411,8 @@ for ((n = 1; n <= ${#stages[@]}; n++)); do
     [ "${n}" -le "${stop_stage}" ] || break
     if [ -f "$(marker "${name}")" ] && [ "$(cat "$(marker "${name}")")" = "${sig}" ] && "check_${name}"; then
         log "stage ${n} (${name}): done with the same options; skipped"
+    elif [ "${dry_run}" = true ]; then
+        log "stage ${n} (${name}): would run (dry run)"
     else
         log "stage ${n} (${name}): start"
         rm -f "$(marker "${name}")"
