@@ -51,7 +51,8 @@ def get_parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split("\n\n", 1)[1])
-    p.add_argument("--mode", choices=("train", "decode", "zeroshot"), required=True)
+    p.add_argument("--mode", choices=("train", "decode", "train+decode", "zeroshot"),
+                   required=True)
     p.add_argument("--protocol_dir", type=Path, required=True)
     p.add_argument("--exp_dir", type=Path, required=True)
     p.add_argument("--config", type=Path, help="fine-tuning YAML (training options)")
@@ -61,7 +62,12 @@ def get_parser():
     p.add_argument("--init_config", type=Path, default=None,
                    help="config.yaml of --init_model (default: next to it)")
     p.add_argument("--cache_dir", type=Path, default=None,
-                   help="cached pooled layers of the corpus (feats.scp)")
+                   help="cached pooled layers of the corpus (feats.scp); without it XEUS "
+                        "runs on the audio (give --xeus_config)")
+    p.add_argument("--xeus_config", type=Path, default=None,
+                   help="uncached path: the XEUS architecture config")
+    p.add_argument("--xeus_checkpoint", type=Path, default=None,
+                   help="uncached path without --init_model: the XEUS weights")
     p.add_argument("--head_conf", default=None,
                    help="YAML dict merged into model_conf (e.g. '{head_hidden: null}')")
     p.add_argument("--variants", default="full", help="'full' and/or 'pNN' subsets")
@@ -107,7 +113,9 @@ def _signature(*items) -> str:
     h = hashlib.sha1()
     for it in items:
         if isinstance(it, Path) and it.is_file():
-            h.update(it.read_bytes())
+            st = it.stat()
+            # small files by content; big ones (checkpoints) by size and time
+            h.update(it.read_bytes() if st.st_size < 1 << 20 else f"{it}:{st.st_size}:{st.st_mtime_ns}".encode())
         else:
             h.update(str(it).encode())
     return h.hexdigest()[:16]
@@ -203,10 +211,19 @@ def main(cmd=None) -> int:
     init_config = args.init_config or (args.init_model.parent / "config.yaml"
                                        if args.init_model else None)
 
+    if cache_scp is None and args.xeus_config is None:
+        raise SystemExit("give --cache_dir (cached features) or --xeus_config (audio)")
+
     if args.mode == "zeroshot":
-        if args.init_model is None or manifest is None:
-            raise SystemExit("--mode zeroshot needs --init_model and --cache_dir")
-        model = cached_model_from(init_config, args.init_model, manifest, subset).to(device)
+        if args.init_model is None:
+            raise SystemExit("--mode zeroshot needs --init_model")
+        if manifest is not None:
+            model = cached_model_from(init_config, args.init_model, manifest, subset)
+        else:
+            from espnet2_punser.inference import build_model
+
+            model, _ = build_model(init_config, args.init_model)
+        model = model.to(device)
         for fold in folds:
             out = args.exp_dir / "zeroshot" / fold / "decode"
             decode_part(model, args.protocol_dir / fold / "test", out, subset, cache_scp, device)
@@ -222,9 +239,10 @@ def main(cmd=None) -> int:
             if not (fold_dir / part).is_dir():
                 raise SystemExit(f"{fold_dir / part} is missing: re-run stage 2 with this fraction")
             run = args.exp_dir / fold / variant
-            if args.mode == "train":
+            if args.mode in ("train", "train+decode"):
                 sig = _signature(args.config, args.init_model, args.head_conf, args.train_args,
                                  kind, manifest and manifest["encoder_hash"],
+                                 args.xeus_config, args.xeus_checkpoint,
                                  fold_dir / part / "cat", fold_dir / "valid" / "cat")
                 done = run / ".done"
                 if done.is_file() and done.read_text().strip() == sig:
@@ -239,6 +257,12 @@ def main(cmd=None) -> int:
                             *_model_conf_args(protocol, manifest, args.head_conf)]
                 if cache_scp is not None:
                     cmd_args += ["--frontend", "none"]
+                else:  # XEUS on the audio, frozen
+                    cmd_args += ["--frontend", "xeus",
+                                 "--frontend_conf", f"xeus_config={args.xeus_config}",
+                                 "--frontend_conf", "num_trainable_layers=0"]
+                    if args.init_model is None and args.xeus_checkpoint is not None:
+                        cmd_args += ["--xeus_checkpoint", str(args.xeus_checkpoint)]
                 if args.init_model is not None:
                     exclude = ":::frontend" if cache_scp is not None else ""
                     cmd_args += ["--init_param", f"{args.init_model}{exclude}"]
@@ -250,7 +274,7 @@ def main(cmd=None) -> int:
                 if not (run / "valid.loss.best.pth").exists():
                     raise SystemExit(f"{run}: training ended without valid.loss.best.pth")
                 done.write_text(sig + "\n")
-            else:  # decode
+            if args.mode in ("decode", "train+decode"):
                 from espnet2_punser.inference import build_model
 
                 model, _ = build_model(run / "config.yaml", run / "valid.loss.best.pth", device)

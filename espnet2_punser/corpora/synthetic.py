@@ -234,3 +234,54 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
     from espnet2_punser.corpora import generic
 
     return generic.parse_metadata(Path(root), labels, prefix=labels.corpus)
+
+
+def toy_protocol(root: Path, n_speakers: int = 4, per_speaker: int = 12, seed: int = 0,
+                 min_dur: float = 1.0, max_dur: float = 2.0, name: str = "synth_eval"):
+    """A small corpus already in the layout of the recipe's ``dump/data/<corpus>`` and
+    its leave-one-speaker-out folds (``dump/eval/<corpus>/main``), for tests and
+    benchmarks that exercise fine-tuning without running stages 1-2.
+
+    Returns (corpus dir, protocol dir).
+    """
+    import soundfile
+
+    from espnet2_punser.bin.make_sets import build_protocols
+    from espnet2_punser.datadir import training_labels, write_map
+    from espnet2_punser.labels import format_vad
+
+    root = Path(root)
+    spec = SPECS["synth_eval"]
+    rng = np.random.default_rng(seed)
+    corpus = root / "dump" / "data" / name
+    wav_dir = corpus / "wav"
+    wav_dir.mkdir(parents=True, exist_ok=True)
+    maps: Dict[str, Dict[str, str]] = {k: {} for k in ("wav.scp", "utt2num_samples", "utt2spk",
+                                                        "utt2session", "utt2corpus", "utt2cat", "utt2vad")}
+    speakers = _speakers(rng, SynthSpec(name, spec.classes, spec.scale, GEN_FS, n_speakers,
+                                        n_speakers, per_speaker, "eval"))
+    for spk in speakers:
+        for i in range(per_speaker):
+            emotion = spec.classes[i % len(spec.classes)]
+            vad = np.clip(np.asarray(PROTOTYPES[emotion]) + rng.normal(0, 0.08, 3), 0, 1)
+            x = _utterance_audio(rng, GEN_FS, emotion, vad, spk, float(rng.uniform(min_dur, max_dur)))
+            utt = f"{name}_{spk['id']}_{i:03d}"
+            path = wav_dir / f"{utt}.wav"
+            soundfile.write(str(path), x, GEN_FS, subtype="PCM_16")
+            for key, value in (("wav.scp", str(path.resolve())), ("utt2num_samples", str(x.size)),
+                               ("utt2spk", f"{name}_{spk['id']}"), ("utt2session", f"{name}_{spk['id']}"),
+                               ("utt2corpus", name), ("utt2cat", emotion), ("utt2vad", format_vad(vad))):
+                maps[key][utt] = value
+    utts = sorted(maps["wav.scp"])
+    cats, vads = training_labels(utts, maps["utt2cat"], maps["utt2vad"])
+    maps["cat"], maps["vad"] = dict(cats), dict(vads)
+    labels_dir = root / "data" / name
+    labels_dir.mkdir(parents=True, exist_ok=True)
+    for key, m in maps.items():
+        target = labels_dir if key in ("utt2cat", "utt2vad") else corpus
+        write_map(target / key, ((u, m[u]) for u in utts))
+    import argparse
+
+    args = argparse.Namespace(labels_dir=None, data_dir=root / "data", dump_dir=root / "dump", seed=seed)
+    build_protocols(name, corpus, args, [], {"sets": {}})
+    return corpus, root / "dump" / "eval" / name / "main"

@@ -79,6 +79,7 @@ fi
 
 # ------------------------------------------------------------------ XEUS and configs
 xeus_checkpoint=""
+xeus_random=false
 if [ -n "${XEUS_DIR:-}" ]; then
     for f in model/config.yaml model/xeus_checkpoint_new.pth; do
         [ -f "${XEUS_DIR}/${f}" ] || die "db.sh: XEUS_DIR=${XEUS_DIR} has no ${f} (see local/download_xeus.sh)"
@@ -96,13 +97,20 @@ if [ -z "${xeus_config}" ]; then
 fi
 [ -f "${xeus_config}" ] || die "XEUS architecture config '${xeus_config}' not found"
 : "${tag:=$(echo "${pretrain_config#conf/}" | sed 's/\.yaml$//; s#/#_#g')}"
+if [ -z "${xeus_checkpoint}" ]; then
+    # no weights: one random encoder (seeded) that PUNSER pre-trains from and the SSL
+    # baseline uses, written once by ensure_random_xeus
+    xeus_random=true
+    xeus_checkpoint=${expdir}/xeus_random/$(basename "${xeus_config%.*}")_seed${seed}.pth
+fi
 pretrain_dir=${expdir}/pretrain_${tag}
 finetune_dir=${expdir}/finetune_${tag}
 stats_dir=${expdir}/stats_pretrain
-markers=${expdir}/.stages_${tag}
+markers=${expdir}/.stages  # data, format, stats are shared by every tag
+tag_markers=${expdir}/.stages_${tag}
 
 # ------------------------------------------------------------------ one run at a time
-mkdir -p "${expdir}" "${markers}"
+mkdir -p "${expdir}" "${markers}" "${tag_markers}"
 lock=${expdir}/.lock
 exec 9>>"${lock}"
 if ! flock -n 9; then
@@ -136,12 +144,20 @@ signature() {  # signature NAME PREVIOUS_SIGNATURE
         echo "$1 $2"
         for v in $(stage_options "$1"); do
             echo "${v}=${!v}"
-            [ -f "${!v}" ] && cat "${!v}"
+            # option files: small ones by content, big ones (checkpoints) by size and time
+            if [ -f "${!v}" ]; then
+                if [ "$(stat -c %s "${!v}")" -lt 1048576 ]; then cat "${!v}"; else stat -c '%s %Y' "${!v}"; fi
+            fi
         done
         if [ "$1" = data ]; then cat db.sh; cat conf/labels/*.yaml; fi
     } | sha1sum | cut -c1-16
 }
-marker() { echo "${markers}/$1.done"; }
+marker() {
+    case "$1" in
+        data|format|stats) echo "${markers}/$1.done" ;;
+        *) echo "${tag_markers}/$1.done" ;;
+    esac
+}
 
 corpora_lists() {
     [ -f "${datadir}/pretrain_corpora" ] && [ -f "${datadir}/eval_corpora" ] ||
@@ -250,6 +266,10 @@ stage_stats() {
     "${python}" -m espnet2.bin.aggregate_stats_dirs \
         $(for j in $(seq 1 "${n}"); do echo "--input_dir ${stats_dir}/${j}"; done) \
         --output_dir "${stats_dir}"
+    # how much padding the training batches will carry (length-sorted numel batches)
+    "${python}" -m espnet2_punser.bin.batch_stats --config "${pretrain_config}" \
+        --shape_file "${stats_dir}/train/speech_shape" "${stats_dir}/valid/speech_shape" 2>/dev/null |
+        while read -r line; do log "${line}"; done
 }
 
 provenance() {  # provenance DIR: what a user needs to know how DIR was made
@@ -263,19 +283,25 @@ provenance() {  # provenance DIR: what a user needs to know how DIR was made
         echo "date: $(date -Iseconds)"
         echo "git: $(git -C "${MAIN_ROOT}" rev-parse --short HEAD 2>/dev/null || echo unknown)"
         "${python}" -c 'import espnet, torch, torchaudio, espnet2_punser, sys; print(f"python: {sys.version.split()[0]}\nespnet: {espnet.__version__}\ntorch: {torch.__version__}\ntorchaudio: {torchaudio.__version__}\nespnet2_punser: {espnet2_punser.__version__}")'
-        echo "xeus_checkpoint: ${xeus_checkpoint:-none (random weights)}"
+        echo "xeus_checkpoint: ${xeus_checkpoint} (random: ${xeus_random})"
     } > "${d}/provenance/versions.txt"
 }
 
+ensure_random_xeus() {
+    [ "${xeus_random}" = true ] && [ ! -f "${xeus_checkpoint}" ] || return 0
+    "${python}" -m espnet2_punser.bin.make_xeus_checkpoint "${xeus_config}" \
+        "${xeus_checkpoint}" --seed "${seed}" 2>&1 | grep -v "^\[" | tail -n 1
+}
+
 stage_pretrain() {
-    local ckpt=()
-    if [ -n "${xeus_checkpoint}" ]; then
-        ckpt=(--xeus_checkpoint "${xeus_checkpoint}")
-        log "pre-training from the XEUS weights ${xeus_checkpoint}"
-    else
+    local ckpt=(--xeus_checkpoint "${xeus_checkpoint}")
+    if [ "${xeus_random}" = true ]; then
         log "=================================================================="
         log "No XEUS_DIR in db.sh: the encoder (${xeus_config}) starts from RANDOM weights"
         log "=================================================================="
+        ensure_random_xeus
+    else
+        log "pre-training from the XEUS weights ${xeus_checkpoint}"
     fi
     local dist=()
     [ "${ngpu}" -gt 1 ] && dist=(--multiprocessing_distributed true)
@@ -298,7 +324,7 @@ encoder_args() {  # encoder_args SYSTEM: where the frozen encoder comes from
     if [ "$1" = punser ]; then
         echo "--train_config ${pretrain_dir}/config.yaml --model_file ${pretrain_dir}/valid.loss.best.pth"
     else
-        echo "--xeus_config ${xeus_config} --seed ${seed}${xeus_checkpoint:+ --xeus_checkpoint ${xeus_checkpoint}}"
+        echo "--xeus_config ${xeus_config} --xeus_checkpoint ${xeus_checkpoint}"
     fi
 }
 
@@ -312,8 +338,9 @@ finetune_jobs() {  # finetune_jobs MODE SYSTEM CORPUS PROTOCOL_DIR
     [ "${sys}" = xeus ] && head=(--head_conf "{head_hidden: null}")
     if [ "${use_cache}" = true ]; then
         cache=(--cache_dir "$(cat "${finetune_dir}/${sys}/${c}/cache.path")")
-    else
-        cache=(--encoder_config "${sys}")
+    else  # XEUS runs on the audio in every epoch of every fold
+        cache=(--xeus_config "${xeus_config}")
+        [ "${sys}" = xeus ] && cache+=(--xeus_checkpoint "${xeus_checkpoint}")
     fi
     ${cuda_cmd} --max_jobs "${nj}" --gpu "${ngpu}" JOB=1:"${njob}" "${out}/log/${mode}.JOB.log" \
         "${python}" -m espnet2_punser.bin.finetune --mode "${mode}" --protocol_dir "${pdir}" \
@@ -327,20 +354,24 @@ finetune_jobs() {  # finetune_jobs MODE SYSTEM CORPUS PROTOCOL_DIR
 stage_finetune() {
     corpora_lists
     local sys c pdir out
-    [ "${use_cache}" = true ] || die "--use_cache false is not supported by this recipe version"
     provenance "${finetune_dir}"
+    ensure_random_xeus
     : > "${finetune_dir}/runs.txt.tmp"
     for sys in $(systems); do
         for c in ${eval_corpora}; do
             out=${finetune_dir}/${sys}/${c}
-            log "${sys}: caching pooled layers of ${c} (one encoder pass per utterance)"
-            # shellcheck disable=SC2046
-            ${cuda_cmd} --gpu "${ngpu}" "${out}/log/cache.log" \
-                "${python}" -m espnet2_punser.bin.cache_features $(encoder_args "${sys}") \
-                    --data_dir "${dumpdir}/data/${c}" --cache_root "${dumpdir}/cache" \
-                    --name "${c}" --out_file "${out}/cache.path" --ngpu "${ngpu}" ||
-                die "caching ${c} for ${sys} failed; see ${out}/log/cache.log"
-            grep -E "computing|utterances, .* computed" "${out}/log/cache.log" | sed 's/^.*INFO: /    /' || true
+            if [ "${use_cache}" = true ]; then
+                log "${sys}: caching pooled layers of ${c} (one encoder pass per utterance)"
+                # shellcheck disable=SC2046
+                ${cuda_cmd} --gpu "${ngpu}" "${out}/log/cache.log" \
+                    "${python}" -m espnet2_punser.bin.cache_features $(encoder_args "${sys}") \
+                        --data_dir "${dumpdir}/data/${c}" --cache_root "${dumpdir}/cache" \
+                        --name "${c}" --out_file "${out}/cache.path" --ngpu "${ngpu}" ||
+                    die "caching ${c} for ${sys} failed; see ${out}/log/cache.log"
+                grep -E "padding ratio|computing|utterances, .* computed" "${out}/log/cache.log" | sed 's/^.*INFO: /    /' || true
+            else
+                log "${sys}: --use_cache false: XEUS runs on the audio of ${c} in every epoch"
+            fi
             for pdir in "${dumpdir}/eval/${c}"/*/; do
                 pdir=${pdir%/}
                 log "${sys}: fine-tuning ${c}/$(basename "${pdir}") ($(variants)) -> ${out}/$(basename "${pdir}")"
@@ -363,10 +394,11 @@ stage_inference() {
                 finetune_jobs decode "${sys}" "${c}" "${pdir}" >> "${finetune_dir}/decoded.txt.tmp"
                 if [ "${sys}" = punser ]; then
                     log "punser: zero-shot (pre-trained model, no fine-tuning) on ${c}/$(basename "${pdir}")"
+                    local src=(--xeus_config "${xeus_config}")
+                    [ "${use_cache}" = true ] && src=(--cache_dir "$(cat "${finetune_dir}/punser/${c}/cache.path")")
                     "${python}" -m espnet2_punser.bin.finetune --mode zeroshot --protocol_dir "${pdir}" \
                         --exp_dir "${finetune_dir}/punser/${c}/$(basename "${pdir}")" \
-                        --init_model "${pretrain_dir}/valid.loss.best.pth" \
-                        --cache_dir "$(cat "${finetune_dir}/punser/${c}/cache.path")" \
+                        --init_model "${pretrain_dir}/valid.loss.best.pth" "${src[@]}" \
                         > "${finetune_dir}/punser/${c}/log/zeroshot.log" 2>&1 ||
                         die "zero-shot decoding failed; see ${finetune_dir}/punser/${c}/log/zeroshot.log"
                 fi
@@ -381,7 +413,8 @@ stage_score() {
     # shellcheck disable=SC2046
     "${python}" -m espnet2_punser.bin.score --finetune_dir "${finetune_dir}" \
         --dump_dir "${dumpdir}" --eval "${eval_corpora}" --variants "$(variants)" \
-        --source "$(cat "${datadir}/source")" --xeus "${xeus_checkpoint:-random ${xeus_config}}" \
+        --source "$(cat "${datadir}/source")" \
+        --xeus "$( [ "${xeus_random}" = true ] && echo "random ${xeus_config}" || echo "${xeus_checkpoint}")" \
         --output "${finetune_dir}/RESULTS.md"
     cp "${finetune_dir}/RESULTS.md" RESULTS.md
     log "results: ${finetune_dir}/RESULTS.md (copied to ./RESULTS.md)"
