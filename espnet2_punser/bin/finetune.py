@@ -31,6 +31,7 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import shlex
 import shutil
 import sys
@@ -206,6 +207,10 @@ def main(cmd=None) -> int:
         cache_scp = read_map(args.cache_dir / "feats.scp")
         manifest = json.loads((args.cache_dir / "manifest.json").read_text())
     kind = "npy" if cache_scp is not None else "sound"
+    if cache_scp is not None and "OMP_NUM_THREADS" not in os.environ and args.ngpu == 0:
+        # NOTE: the heads on cached features are tiny; more threads only add
+        # synchronisation cost (and parallel fold jobs share the cores anyway)
+        torch.set_num_threads(1)
     subset = protocol.get("classes")
     device = "cuda" if args.ngpu > 0 else "cpu"
     init_config = args.init_config or (args.init_model.parent / "config.yaml"
