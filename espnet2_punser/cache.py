@@ -10,9 +10,10 @@ computed once (eval mode, length-sorted batches) and stored as
         manifest.json        encoder hash, shape, utterances
 
 The encoder hash covers the encoder's config and every weight tensor, so a cache
-written by another encoder is never reused. A truncated or corrupted file is detected
-when the cache is opened (each entry is loaded and checked) and recomputed, with a
-warning naming it.
+written by another encoder is never reused. ``sources.tsv`` records the audio each entry
+was computed from (path, size, modification time, samples): an entry whose audio has
+changed since is recomputed. A truncated or corrupted file is detected when the cache
+is opened (each entry is loaded and checked) and recomputed, with a warning naming it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -55,6 +57,27 @@ def _entry_ok(path: Path, shape) -> bool:
     return x.shape == tuple(shape) and x.dtype == np.float32 and bool(np.all(np.isfinite(x)))
 
 
+def _source_signature(path: str, num_samples: int) -> str:
+    st = os.stat(path)
+    return f"{path}\t{st.st_size}\t{st.st_mtime_ns}\t{num_samples}"
+
+
+def _read_sources(path: Path) -> Dict[str, str]:
+    if not path.is_file():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        utt, _, sig = line.partition("\t")
+        out[utt] = sig
+    return out
+
+
+def _write_sources(path: Path, sources: Dict[str, str]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(f"{u}\t{sources[u]}\n" for u in sorted(sources)), encoding="utf-8")
+    tmp.replace(path)
+
+
 @torch.no_grad()
 def build_cache(model, scp: Dict[str, str], lengths: Dict[str, int], out_dir: Path,
                 batch_bins: int = 800000, device: str = "cpu") -> Dict[str, object]:
@@ -69,20 +92,30 @@ def build_cache(model, scp: Dict[str, str], lengths: Dict[str, int], out_dir: Pa
     if old and old.get("encoder_hash") != digest:
         raise RuntimeError(f"{out_dir} holds features of encoder {old.get('encoder_hash')}, "
                            f"not {digest}; use the directory named after the hash")
+    sources_path = out_dir / "sources.tsv"
+    known = _read_sources(sources_path)
+    current = {utt: _source_signature(scp[utt], lengths[utt]) for utt in scp}
     todo: List[str] = []
     bad: List[str] = []
+    changed: List[str] = []
     for utt in scp:
         p = data_dir / f"{utt}.npy"
         if not p.is_file():
             todo.append(utt)
+        elif known.get(utt) != current[utt]:
+            changed.append(utt)
         elif not _entry_ok(p, shape):
             bad.append(utt)
     if bad:
         logger.warning(f"{out_dir}: {len(bad)} truncated or corrupted entries will be "
                        f"recomputed: {bad[:10]}{' ...' if len(bad) > 10 else ''}")
-    todo = sorted(todo + bad)
+    if changed:
+        logger.warning(f"{out_dir}: the audio of {len(changed)} entries changed since they "
+                       f"were cached; recomputed: {changed[:10]}{' ...' if len(changed) > 10 else ''}")
+    todo = sorted(todo + bad + changed)
     model.eval().to(device)
-    start, done = time.time(), 0
+    start, done, seconds_done = time.time(), 0, 0.0
+    last_flush = start
     total_audio = sum(lengths[u] for u in todo) / 16000.0
     if todo:
         logger.info(f"encoder {digest}: computing pooled layers {shape} for {len(todo)} "
@@ -96,11 +129,17 @@ def build_cache(model, scp: Dict[str, str], lengths: Dict[str, int], out_dir: Pa
                 np.save(f, feats.astype(np.float32))
             tmp.replace(data_dir / f"{k}.npy")
         done += len(keys)
+        seconds_done += sum(lengths[k] for k in keys) / 16000.0
         el = time.time() - start
         logger.info(f"cache: {done}/{len(todo)} utterances, {el:.1f} s "
-                    f"({sum(lengths[k] for k in todo[:done]) / 16000.0 / max(el, 1e-9):.1f} x real time)")
+                    f"({seconds_done / max(el, 1e-9):.1f} x real time)")
+        known.update({k: current[k] for k in keys})
+        if time.time() - last_flush > 60:  # progress survives an interruption
+            _write_sources(sources_path, known)
+            last_flush = time.time()
+    _write_sources(sources_path, known)
     manifest = {"encoder_hash": digest, "shape": list(shape), "utterances": len(scp),
-                "computed": len(todo), "recomputed": len(bad)}
+                "computed": len(todo), "recomputed": len(bad) + len(changed)}
     with open(out_dir / "feats.scp", "w", encoding="utf-8") as f:
         for utt in sorted(scp):
             f.write(f"{utt} {(data_dir / f'{utt}.npy').resolve()}\n")

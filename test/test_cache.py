@@ -110,3 +110,21 @@ def test_finetuning_cached_equals_uncached(tmp_path):
         vads = [np.array([[float(x) for x in v.split()] for _, v in sorted(read_map(r / "decode" / "vad").items())])
                 for r in runs]
         np.testing.assert_allclose(vads[0], vads[1], atol=1e-4)
+
+
+def test_cache_recomputes_entries_whose_audio_changed(tmp_path, caplog):
+    import soundfile
+
+    d, _ = _corpus(tmp_path)
+    scp = read_map(d / "wav.scp")
+    lengths = {u: int(n) for u, n in read_map(d / "utt2num_samples").items()}
+    model = tiny_model(0)
+    out = tmp_path / "cache" / encoder_hash(model) / "c"
+    build_cache(model, scp, lengths, out, batch_bins=100000)
+    victim = sorted(scp)[1]
+    x, fs = soundfile.read(scp[victim], dtype="float32")
+    soundfile.write(scp[victim], x[: len(x) // 2], fs, subtype="PCM_16")  # regenerated audio
+    lengths[victim] = len(x) // 2
+    with caplog.at_level(logging.WARNING):
+        man = build_cache(model, scp, lengths, out)
+    assert man["computed"] == 1 and victim in caplog.text and "changed" in caplog.text

@@ -47,6 +47,7 @@ datadir=data                # prepared corpora
 dumpdir=dump                # formatted audio, training sets, feature cache
 expdir=exp                  # experiments
 dry_run=false               # only show which stages would run and which are up to date
+pack_model=pretrain         # pack stage: pretrain (8 classes + V/A/D) or <corpus>/<protocol>/<fold> of a fine-tuned model
 hf_repo=""                  # pack stage: Hugging Face repo id to upload to
 upload=false                # pack stage: really upload (default: dry run)
 help_message="Usage: $0 [options]   (normally through ./run.sh; see the stage table in $0)"
@@ -135,7 +136,7 @@ stage_options() {
         finetune) echo finetune_config finetune_args use_cache baseline fractions ;;
         inference) echo use_cache ;;
         score) echo ;;
-        pack) echo hf_repo upload ;;
+        pack) echo hf_repo upload pack_model ;;
     esac
 }
 signature() {  # signature NAME PREVIOUS_SIGNATURE
@@ -421,7 +422,28 @@ stage_score() {
 }
 
 stage_pack() {
-    die "the pack stage is not available in this version of the recipe (--hf_repo ${hf_repo} --upload ${upload})"
+    local name=punser_${tag} head=()
+    if [ "${pack_model}" != pretrain ]; then
+        local run=${finetune_dir}/punser/${pack_model}/full
+        [ -f "${run}/valid.loss.best.pth" ] ||
+            die "--pack_model ${pack_model}: no fine-tuned model ${run}/valid.loss.best.pth (run stage 5)"
+        head=(--head_config "${run}/config.yaml" --head_model_file "${run}/valid.loss.best.pth")
+        name=${name}_${pack_model//\//_}
+    fi
+    log "packing ${pack_model} -> ${expdir}/packed/${name}.zip"
+    local results=()
+    [ -f "${finetune_dir}/RESULTS.md" ] && results=(--results "${finetune_dir}/RESULTS.md")
+    "${python}" -m espnet2_punser.bin.pack \
+        --train_config "${pretrain_dir}/config.yaml" \
+        --model_file "${pretrain_dir}/valid.loss.best.pth" "${head[@]}" \
+        "${results[@]}" --labels_dir conf/labels \
+        --outpath "${expdir}/packed/${name}.zip" || die "packing failed (see the messages above)"
+    if [ -n "${hf_repo}" ]; then
+        local mode=--dry_run
+        [ "${upload}" = true ] && mode=--upload
+        "${python}" -m espnet2_punser.bin.upload --pack "${expdir}/packed/${name}.zip" \
+            --repo_id "${hf_repo}" "${mode}" || die "upload to ${hf_repo} failed"
+    fi
 }
 
 # ----------------------------------------------------------------------------- driver
