@@ -5,10 +5,15 @@
   decodes without a system ffmpeg). Returns float32 (frames, channels).
 - ``audio_info``: duration and rate from the header only (no decoding).
 - ``to_mono_16k``: down-mix and resample (soxr, high quality).
+- ``sniff_format`` / ``wav_data_shortfall``: what a file that fails to open looks
+  like, and whether a WAV holds fewer samples than its header declares (libsndfile
+  silently shortens such files to the bytes present, so they read without error).
 """
 
 from __future__ import annotations
 
+import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple, Union
@@ -28,6 +33,68 @@ class AudioInfo:
     duration: float  # seconds
     fs: int
     channels: int
+
+
+# leading bytes of the containers that soundfile or PyAV read
+_MAGIC = {
+    b"RIFF": "WAV", b"RIFX": "WAV", b"RF64": "RF64", b"BW64": "BW64", b"FORM": "AIFF",
+    b"fLaC": "FLAC", b"OggS": "Ogg", b".snd": "AU", b"riff": "W64", b"caff": "CAF",
+    b"\x1aE\xdf\xa3": "Matroska/WebM", b"ID3": "MP3", b"#!AMR": "AMR", b"wvpk": "WavPack",
+}
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"}
+
+
+def sniff_format(path: Union[str, Path]) -> Optional[str]:
+    """The container a file's first bytes announce (``"WAV"``, ``"MP4"``, ...), or None
+    when they match no audio format this project reads (text, HTML, zip, ...)."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    for magic, name in _MAGIC.items():
+        if head.startswith(magic):
+            return name
+    if len(head) >= 8 and head[4:8] in _MP4_BOXES:
+        return "MP4"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "MPEG audio"  # MP3 or ADTS AAC frame sync
+    return None
+
+
+def describe_bytes(path: Union[str, Path], n: int = 24) -> str:
+    """A short printable view of a file's first bytes (for error messages)."""
+    with open(path, "rb") as f:
+        head = f.read(n)
+    text = head.decode("utf-8", errors="replace")
+    if head and "\ufffd" not in text and all(c.isprintable() or c in "\r\n\t" for c in text):
+        return "text " + repr(text)
+    return "bytes " + repr(head)
+
+
+def wav_data_shortfall(path: Union[str, Path]) -> Optional[Tuple[int, int]]:
+    """``(declared, present)`` byte counts of the ``data`` chunk of a RIFF/WAVE file that
+    holds fewer bytes than its header declares (a truncated copy or download); None for
+    a complete file, another format, or a streaming header (size 0 or 0xFFFFFFFF).
+
+    NOTE: libsndfile reports such a file's length from the bytes present and reads it
+    without error, so the truncation is visible only in the header.
+    """
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return None
+        endian = "<" if head[:4] == b"RIFF" else ">"
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk = f.read(8)
+            cid, n = chunk[:4], struct.unpack(endian + "I", chunk[4:])[0]
+            if cid == b"data":
+                present = size - (pos + 8)
+                if n in (0, 0xFFFFFFFF) or n <= present:
+                    return None
+                return n, present
+            pos += 8 + n + (n & 1)
+    return None
 
 
 def _use_soundfile(path: Path) -> bool:

@@ -140,8 +140,12 @@ def build_cache(model, scp: Dict[str, str], lengths: Dict[str, int], out_dir: Pa
     _write_sources(sources_path, known)
     manifest = {"encoder_hash": digest, "shape": list(shape), "utterances": len(scp),
                 "computed": len(todo), "recomputed": len(bad) + len(changed)}
-    with open(out_dir / "feats.scp", "w", encoding="utf-8") as f:
+    tmp = out_dir / "feats.scp.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
         for utt in sorted(scp):
             f.write(f"{utt} {(data_dir / f'{utt}.npy').resolve()}\n")
-    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    tmp.replace(out_dir / "feats.scp")
+    tmp = manifest_path.with_name(manifest_path.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    tmp.replace(manifest_path)
     return manifest

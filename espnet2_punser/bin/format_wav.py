@@ -12,33 +12,98 @@ instead of copied. Rejected, with the reason: a file that is missing, empty, tru
 or not audio; zero-length or all-silent audio; NaN/Inf samples; a clip shorter than
 ``--min_duration`` (the encoder's receptive field) or longer than ``--max_duration``.
 
+Reasons in ``rejected.txt`` (the text before the first colon is the reason, the rest
+details): ``file not found``, ``empty file`` (0 bytes), ``not an audio file`` (no known
+audio signature, e.g. text), ``invalid header`` (an audio signature but the header does
+not parse), ``truncated`` (fewer samples than the header declares: libsndfile reads such
+a WAV without error, so its RIFF header is checked here), ``zero-length audio``,
+``NaN or Inf samples``, ``all-silent audio``, ``too short``, ``too long``,
+``cannot decode``, ``empty segment``, ``pipes are not supported``.
+
 Writes to ``--out_dir``: ``wav.scp`` (accepted, 16 kHz mono), ``utt2num_samples``,
 ``rejected.txt`` (``utt<TAB>reason<TAB>source``) and ``report.json`` (counts per
-reason). Exit status 1 with ``--strict`` at the first problem (naming the utterance and
-file); otherwise 0, even when files were rejected.
+reason), all four moved into place together at the end. Exit status 1 with ``--strict``
+at the first problem (naming the utterance and file); otherwise 0, even when files were
+rejected. An output that cannot be written (full or read-only file system) stops the run
+with exit status 1 and a message naming the path; every file is written to a temporary
+name first, so outputs of an earlier run stay as they were.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
-import math
+import os
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from espnet2_punser.audio import TARGET_FS, AudioError, audio_info, read_audio, to_mono_16k
+from espnet2_punser.audio import (
+    TARGET_FS,
+    AudioError,
+    audio_info,
+    describe_bytes,
+    read_audio,
+    sniff_format,
+    to_mono_16k,
+    wav_data_shortfall,
+)
 
 SILENCE_PEAK = 1e-4  # |x| below this everywhere: all-silent (about -80 dBFS)
 
 
 class Rejected(Exception):
-    pass
+    """A bad input file; the message is ``reason: details`` (the reason is summarised)."""
+
+
+class OutputError(RuntimeError):
+    """An output could not be written (read-only or full file system): stop the run."""
+
+
+def _why(e: Exception) -> str:
+    """The decoder's own words, without the path that the rejected list already has."""
+    msg = str(e).split(": ", 1)[-1]
+    if "Error opening '" in msg:  # soundfile: "... (Error opening 'PATH': WHY)"
+        msg = msg.rsplit("': ", 1)[-1].rstrip(")")
+    return msg
+
+
+def _write_tmp(path: Path, data: bytes, sync: bool) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
+    except OSError as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
+    return tmp
+
+
+def write_files(files: Dict[Path, bytes], sync: bool = False) -> None:
+    """Write every file through a temporary one and move them into place only when all
+    of them are written: a full or read-only file system leaves the earlier versions."""
+    done: List[Tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            done.append((_write_tmp(path, data, sync), path))
+    except OutputError:
+        for tmp, _ in done:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, path in done:
+        os.replace(tmp, path)
 
 
 def check_and_convert(
@@ -48,50 +113,62 @@ def check_and_convert(
     """Return (path of the 16 kHz mono wav, number of samples) or raise Rejected."""
     path = Path(source)
     if source.rstrip().endswith("|"):
-        raise Rejected("pipes are not supported; give files")
+        raise Rejected("pipes are not supported: give files")
     if not path.is_file():
         raise Rejected("file not found")
     if path.stat().st_size == 0:
-        raise Rejected("empty file (0 bytes)")
+        raise Rejected("empty file: 0 bytes")
+    kind = sniff_format(path)
     try:
         info = audio_info(path)
     except AudioError as e:
-        raise Rejected(f"not readable as audio: {str(e).split(': ', 1)[-1]}")
+        if kind is None:
+            raise Rejected(f"not an audio file: starts with {describe_bytes(path)}")
+        raise Rejected(f"invalid header: a {kind} signature, but the header does not "
+                       f"parse ({_why(e)})")
+    short = wav_data_shortfall(path)
+    if short is not None and (segment is None or segment[1] > info.duration):
+        # a segment within the bytes present is intact; one beyond them is cut
+        raise Rejected(f"truncated: the header declares {short[0]} bytes of samples, "
+                       f"the file holds {short[1]}")
     if segment is None and info.duration == 0:
-        raise Rejected("zero-length audio")
+        raise Rejected("zero-length audio: the file holds no samples")
     try:
         x, fs = read_audio(path, *(segment or (None, None)))
     except AudioError as e:
-        raise Rejected(f"truncated or invalid audio: {str(e).split(': ', 1)[-1]}")
+        raise Rejected(f"cannot decode: {_why(e)}")
     if x.size == 0:
-        raise Rejected("zero-length audio" if segment is None else "empty segment")
-    if not np.all(np.isfinite(x)):
-        raise Rejected("NaN or Inf samples")
+        if segment is None:
+            raise Rejected("zero-length audio: no samples decoded")
+        raise Rejected(f"empty segment: {segment[0]}-{segment[1]} s")
+    finite = np.isfinite(x)
+    if not finite.all():
+        raise Rejected(f"NaN or Inf samples: {int((~finite).sum())} of {x.size}")
     if segment is None and info.fs == fs and info.duration > 0:
         expected = info.duration * fs
         if x.shape[0] < 0.98 * expected - fs * 0.05:
             raise Rejected(f"truncated: decoded {x.shape[0]} of {int(expected)} samples")
     mono = to_mono_16k(x, fs)
     dur = mono.size / TARGET_FS
-    if float(np.abs(mono).max(initial=0.0)) < SILENCE_PEAK:
-        raise Rejected("all-silent audio")
+    peak = float(np.abs(mono).max(initial=0.0))
+    if peak < SILENCE_PEAK:
+        raise Rejected(f"all-silent audio: peak {peak:.1e} < {SILENCE_PEAK:.0e}")
     if dur < min_duration:
         raise Rejected(f"too short: {dur:.3f} s < {min_duration} s")
     if dur > max_duration:
         raise Rejected(f"too long: {dur:.1f} s > {max_duration} s")
     needs_nothing = (segment is None and path.suffix.lower() == ".wav" and fs == TARGET_FS
-                     and x.shape[1] == 1)
+                     and x.shape[1] == 1 and info.channels == 1)
     if needs_nothing:
         return str(path.resolve()), int(mono.size)
     import soundfile
 
-    out = audio_dir / f"{utt}.wav"
-    tmp = out.with_name(out.name + ".tmp.wav")
-    peak = float(np.abs(mono).max())
     if peak > 1.0:  # a decoder that returns > full scale: avoid clipping
         mono = mono / peak
-    soundfile.write(str(tmp), mono, TARGET_FS, subtype="PCM_16")
-    tmp.replace(out)
+    buf = io.BytesIO()
+    soundfile.write(buf, mono, TARGET_FS, format="WAV", subtype="PCM_16")
+    out = audio_dir / f"{utt}.wav"
+    write_files({out: buf.getvalue()})
     return str(out.resolve()), int(mono.size)
 
 
@@ -124,6 +201,14 @@ def get_parser():
 def main(cmd=None) -> int:
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (format_wav) %(message)s")
+    try:
+        return run(args)
+    except OutputError as e:
+        logging.error(f"ERROR: {e}; nothing more was written (earlier outputs are unchanged)")
+        return 1
+
+
+def run(args) -> int:
     wav = read_scp(args.wav_scp)
     items = []
     if args.segments:
@@ -134,9 +219,13 @@ def main(cmd=None) -> int:
             items.append((parts[0], wav[parts[1]], (float(parts[2]), float(parts[3]))))
     else:
         items = [(u, p, None) for u, p in wav.items()]
-    args.audio_dir.mkdir(parents=True, exist_ok=True)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    accepted, rejected = [], []
+    for d in (args.audio_dir, args.out_dir):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"cannot create {d}: {e.strerror or e}") from e
+    accepted: List[Tuple[str, str, int]] = []
+    rejected: List[Tuple[str, str, str]] = []
     start = time.time()
     for i, (utt, source, seg) in enumerate(items, 1):
         try:
@@ -144,25 +233,29 @@ def main(cmd=None) -> int:
                                         args.min_duration, args.max_duration)
             accepted.append((utt, path, n))
         except Rejected as e:
-            msg = f"utterance {utt} ({source}): {e}"
             if args.strict:
-                logging.error(f"--strict: {msg}")
+                logging.error(f"ERROR: --strict: stopped at utterance {utt}, file {source}: {e}")
                 return 1
-            logging.warning(f"rejected {msg}")
+            logging.warning(f"rejected utterance {utt}, file {source}: {e}")
             rejected.append((utt, str(e), source))
+        except OutputError:
+            raise
+        except Exception:  # a decoder bug or an unforeseen file: name it, then stop
+            logging.exception(f"ERROR: unexpected failure on utterance {utt}, file {source}")
+            return 1
         if i % 500 == 0:
             logging.info(f"{i}/{len(items)} checked ({time.time() - start:.0f} s)")
-    with open(args.out_dir / "wav.scp", "w", encoding="utf-8") as f:
-        f.writelines(f"{u} {p}\n" for u, p, _ in accepted)
-    with open(args.out_dir / "utt2num_samples", "w", encoding="utf-8") as f:
-        f.writelines(f"{u} {n}\n" for u, _, n in accepted)
-    with open(args.out_dir / "rejected.txt", "w", encoding="utf-8") as f:
-        f.writelines(f"{u}\t{r}\t{s}\n" for u, r, s in rejected)
     reasons = Counter(r.split(":")[0] for _, r, _ in rejected)
-    (args.out_dir / "report.json").write_text(json.dumps(
-        {"checked": len(items), "accepted": len(accepted), "rejected": len(rejected),
-         "reasons": dict(reasons),
-         "hours": round(sum(n for *_, n in accepted) / TARGET_FS / 3600, 4)}, indent=1))
+    report = {"checked": len(items), "accepted": len(accepted), "rejected": len(rejected),
+              "reasons": dict(reasons),
+              "hours": round(sum(n for *_, n in accepted) / TARGET_FS / 3600, 4)}
+    outputs = {
+        "wav.scp": "".join(f"{u} {p}\n" for u, p, _ in accepted),
+        "utt2num_samples": "".join(f"{u} {n}\n" for u, _, n in accepted),
+        "rejected.txt": "".join(f"{u}\t{r}\t{s}\n" for u, r, s in rejected),
+        "report.json": json.dumps(report, indent=1) + "\n",
+    }
+    write_files({args.out_dir / k: v.encode("utf-8") for k, v in outputs.items()}, sync=True)
     logging.info(f"{len(accepted)} accepted, {len(rejected)} rejected {dict(reasons)} "
                  f"in {time.time() - start:.0f} s")
     return 0

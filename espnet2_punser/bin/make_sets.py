@@ -132,6 +132,7 @@ def main(cmd=None) -> int:
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (make_sets) %(levelname)s: %(message)s")
     pretrain, evals = _names(args.pretrain), _names(args.eval)
+    (args.dump_dir / "sets.json").unlink(missing_ok=True)  # not complete until rewritten
     fractions = [float(x) for x in _names(args.fractions)]
     manifest: dict = {"seed": args.seed, "valid_ratio": args.valid_ratio, "sets": {}}
     corpus_dir = {}
@@ -159,7 +160,9 @@ def main(cmd=None) -> int:
         log.error(str(e))
         return 1
     out = args.dump_dir / "sets.json"
-    out.write_text(json.dumps(manifest, indent=1) + "\n")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    tmp.replace(out)  # written last: its presence means every set is complete
     log.info(f"wrote {out}")
     return 0
 
@@ -180,21 +183,22 @@ def build_protocols(name: str, d: Path, args, fractions: List[float], manifest: 
         cats, vads = training_labels(utts, utt2cat, utt2vad if proto.dims else {},
                                      merge=proto.merge, classes=proto.classes)
         pdir = args.dump_dir / "eval" / name / proto.name
-        if pdir.exists():
-            shutil.rmtree(pdir)  # folds of an earlier run with other options
         label = {u: c for u, c in cats if c != "-1"}
         info = {"protocol": vars(proto), "folds": {}}
-        for k, fold in enumerate(folds):
-            parts = {"train": fold.train, "valid": fold.valid, "test": fold.test}
-            for frac in fractions:
-                parts[f"train_p{int(round(frac * 100)):02d}"] = subset_fraction(
-                    fold.train, label, frac, args.seed + 1000 + k)
-            for part, members in parts.items():
-                dst = pdir / fold.name / part
-                write_set({name: d}, members, dst, cats, vads)
-                manifest["sets"][f"eval/{name}/{proto.name}/{fold.name}/{part}"] = set_stats(dst)
-            info["folds"][fold.name] = {k2: len(v) for k2, v in parts.items()}
-        (pdir / "protocol.json").write_text(json.dumps(info, indent=1) + "\n")
+        # the whole protocol dir is replaced at once (no folds of an earlier run remain,
+        # and an interrupted run leaves the earlier dir intact)
+        with atomic_dir(pdir) as tmp:
+            for k, fold in enumerate(folds):
+                parts = {"train": fold.train, "valid": fold.valid, "test": fold.test}
+                for frac in fractions:
+                    parts[f"train_p{int(round(frac * 100)):02d}"] = subset_fraction(
+                        fold.train, label, frac, args.seed + 1000 + k)
+                for part, members in parts.items():
+                    dst = tmp / fold.name / part
+                    write_set({name: d}, members, dst, cats, vads)
+                    manifest["sets"][f"eval/{name}/{proto.name}/{fold.name}/{part}"] = set_stats(dst)
+                info["folds"][fold.name] = {k2: len(v) for k2, v in parts.items()}
+            (tmp / "protocol.json").write_text(json.dumps(info, indent=1) + "\n")
         log.info(f"{name}/{proto.name}: {len(folds)} folds by {proto.folds}, classes "
                  f"{proto.classes}, dims {proto.dims}: " +
                  ", ".join(f"{f.name} {len(f.train)}/{len(f.valid)}/{len(f.test)}" for f in folds))

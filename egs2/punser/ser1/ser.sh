@@ -117,8 +117,8 @@ exec 9>>"${lock}"
 if ! flock -n 9; then
     die "another run holds ${lock} (pid $(cat "${lock}.pid" 2>/dev/null || echo '?'), $(cat "${lock}.cmd" 2>/dev/null || echo 'unknown command')); wait for it or stop it"
 fi
-if [ -f "${lock}.pid" ] && ! kill -0 "$(cat "${lock}.pid")" 2>/dev/null; then
-    log "cleared the stale lock of process $(cat "${lock}.pid"), which no longer runs"
+if [ -f "${lock}.pid" ]; then  # we hold the lock now, so its recorded holder has ended
+    log "cleared the stale lock of process $(cat "${lock}.pid") ($(cat "${lock}.cmd" 2>/dev/null || echo '?')), which no longer runs"
 fi
 echo "$$" > "${lock}.pid"
 echo "$0 $*" > "${lock}.cmd"
@@ -132,7 +132,9 @@ stage_options() {
         data) echo pretrain_corpora eval_corpora synth_scale seed ;;
         format) echo min_wav_duration max_wav_duration strict valid_ratio seed fractions ;;
         stats) echo pretrain_config ;;
-        pretrain) echo pretrain_config xeus_config xeus_checkpoint pretrain_args ;;
+        pretrain)  # a random encoder is defined by its config and seed, not by its file
+            if [ "${xeus_random}" = true ]; then echo pretrain_config xeus_config seed pretrain_args
+            else echo pretrain_config xeus_config xeus_checkpoint pretrain_args; fi ;;
         finetune) echo finetune_config finetune_args use_cache baseline fractions ;;
         inference) echo use_cache ;;
         score) echo ;;
@@ -223,8 +225,9 @@ stage_format() {
                 "${strict_flag[@]}" ||
             die "format of ${c} failed (see the job logs named above)"
         for f in wav.scp utt2num_samples rejected.txt; do
-            cat "${fdir}"/split/*/out/"${f}" | sort > "${fdir}/${f}"
+            cat "${fdir}"/split/*/out/"${f}" | sort > "${fdir}/${f}.tmp"
         done
+        for f in wav.scp utt2num_samples rejected.txt; do mv -f "${fdir}/${f}.tmp" "${fdir}/${f}"; done
         local nrej
         nrej=$(wc -l < "${fdir}/rejected.txt")
         if [ "${nrej}" -gt 0 ]; then
@@ -306,6 +309,8 @@ stage_pretrain() {
     fi
     local dist=()
     [ "${ngpu}" -gt 1 ] && dist=(--multiprocessing_distributed true)
+    "${python}" -m espnet2_punser.bin.validate_data "${dumpdir}/pretrain/train" "${dumpdir}/pretrain/valid" ||
+        die "the pre-training sets are invalid (problems above, as file:line); re-run stage 2 (format)"
     provenance "${pretrain_dir}"
     log "pre-training -> ${pretrain_dir} (log: ${pretrain_dir}/train.log)"
     # shellcheck disable=SC2046,SC2086
@@ -355,6 +360,10 @@ finetune_jobs() {  # finetune_jobs MODE SYSTEM CORPUS PROTOCOL_DIR
 stage_finetune() {
     corpora_lists
     local sys c pdir out
+    # shellcheck disable=SC2046
+    "${python}" -m espnet2_punser.bin.validate_data "${dumpdir}/data" \
+        $(for c in ${eval_corpora}; do echo "${dumpdir}/eval/${c}"; done) ||
+        die "the evaluation sets are invalid (problems above, as file:line); re-run stage 2 (format)"
     provenance "${finetune_dir}"
     ensure_random_xeus
     : > "${finetune_dir}/runs.txt.tmp"
@@ -455,6 +464,8 @@ for ((n = 1; n <= ${#stages[@]}; n++)); do
     if [ "${n}" -lt "${stage}" ]; then
         # a stage before the range: it must have completed, with these options
         prev_sig=$(cat "$(marker "${name}")" 2>/dev/null || echo missing)
+        [ "${prev_sig}" != missing ] ||
+            die "stage ${n} (${name}) has not completed (never run, or interrupted); run it first (--stage ${n})"
         if [ "${n}" -eq $((stage - 1)) ]; then
             { [ "${prev_sig}" != missing ] && "check_${name}"; } ||
                 die "stage ${n} (${name}) has not completed; run it first (--stage ${n})"
