@@ -29,30 +29,38 @@ class DataDirError(RuntimeError):
 
 
 def read_map(path: Path, allow_missing: bool = False) -> Dict[str, str]:
+    """Read a Kaldi ``key value`` file; raises naming the file and line on problems
+    (empty line, duplicate key)."""
     path = Path(path)
     if not path.is_file():
         if allow_missing:
             return {}
         raise DataDirError(f"{path}: file not found")
-    out: Dict[str, str] = {}
     with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                raise DataDirError(f"{path}:{n}: empty line")
-            key, _, value = line.partition(" ")
-            if key in out:
-                raise DataDirError(f"{path}:{n}: duplicate key {key}")
-            out[key] = value
+        lines = f.read().split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    # fast path; the loop below finds the line of a problem
+    out: Dict[str, str] = {k: v for k, _, v in (line.partition(" ") for line in lines)}
+    if len(out) == len(lines) and all(line and not line.isspace() for line in lines):
+        return out
+    out = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            raise DataDirError(f"{path}:{n}: empty line")
+        key, _, value = line.partition(" ")
+        if key in out:
+            raise DataDirError(f"{path}:{n}: duplicate key {key}")
+        out[key] = value
     return out
 
 
 def write_map(path: Path, rows: Iterable[Tuple[str, str]]) -> None:
+    """Write ``key value`` lines through a temporary file (one write, then rename)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        for k, v in rows:
-            f.write(f"{k} {v}\n")
+        f.write("".join([f"{k} {v}\n" for k, v in rows]))
     os.replace(tmp, path)
 
 

@@ -449,21 +449,38 @@ __all__ = ["Speech2Emotion", "EmotionPrediction", "WindowPrediction", "ModelLoad
 
 
 # ------------------------------------------------------------- Kaldi-style data lists
-def read_lengths(scp: Dict[str, str], shape_file: Optional[Path] = None) -> Dict[str, int]:
-    """Samples per utterance: from ``utt2num_samples``/shape file, else from headers
-    (``npy`` features: the number of layers, all equal)."""
+def read_lengths(scp: Dict[str, str], shape_file: Optional[Path] = None,
+                 errors: Optional[Dict[str, str]] = None) -> Dict[str, int]:
+    """Samples per utterance of ``scp``: from ``utt2num_samples``/a shape file, else
+    from the audio headers (``npy`` features count as 1: all have the same shape).
+
+    With ``errors``, an unreadable header is recorded there (and the utterance left
+    out) instead of raising.
+    """
     if shape_file is not None and Path(shape_file).is_file():
-        out = {}
+        lens = {}
         for line in open(shape_file, encoding="utf-8"):
             k, v = line.split(maxsplit=1)
-            out[k] = int(v.split(",")[0])
-        missing = [k for k in scp if k not in out]
+            lens[k] = int(v.split(",")[0])
+        missing = [k for k in scp if k not in lens]
         if missing:
             raise ValueError(f"{shape_file}: no length for {missing[:3]}")
-        return out
+        return {k: lens[k] for k in scp}
     import soundfile
 
-    return {k: (soundfile.info(p).frames if not p.endswith(".npy") else 1) for k, p in scp.items()}
+    out = {}
+    for k, p in scp.items():
+        if p.endswith(".npy"):
+            out[k] = 1
+            continue
+        try:
+            out[k] = soundfile.info(p).frames
+        except Exception as e:  # noqa: BLE001 - soundfile raises several types
+            if errors is None:
+                raise
+            detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+            errors[k] = f"cannot read {p}: {detail}"
+    return out
 
 
 def load_input(path: str) -> np.ndarray:

@@ -40,6 +40,7 @@ from espnet2_punser.inference import (
     length_batches,
     load_input,
     padding_ratio,
+    read_lengths,
 )
 
 
@@ -68,31 +69,6 @@ def get_parser():
     p.add_argument("--ngpu", type=int, default=0)
     p.add_argument("--log_level", default="INFO")
     return p
-
-
-def _lengths(scp: Dict[str, str], keys: List[str], shape_file, kind: str, errors: Dict[str, str]):
-    """Samples per utterance (1 for npy); unreadable headers go to ``errors``."""
-    if shape_file is not None:
-        lens = {}
-        for line in open(shape_file, encoding="utf-8"):
-            k, v = line.split(maxsplit=1)
-            lens[k] = int(v.split(",")[0])
-        missing = [k for k in keys if k not in lens]
-        if missing:
-            raise SystemExit(f"{shape_file}: no length for {missing[:3]}")
-        return {k: lens[k] for k in keys}
-    if kind == "npy":
-        return {k: 1 for k in keys}
-    import soundfile
-
-    out = {}
-    for k in keys:
-        try:
-            out[k] = soundfile.info(scp[k]).frames
-        except Exception as e:  # noqa: BLE001 - soundfile raises several types
-            detail = str(e).splitlines()[0] if str(e) else type(e).__name__
-            errors[k] = f"cannot read {scp[k]}: {detail}"
-    return out
 
 
 def main(cmd=None) -> int:
@@ -130,7 +106,10 @@ def main(cmd=None) -> int:
             raise SystemExit(f"{args.key_file}: keys not in {path}: {missing[:3]}")
     errors: Dict[str, str] = {}
     warned: Dict[str, str] = {}
-    lengths = _lengths(scp, keys, args.shape_file, kind, errors)
+    try:
+        lengths = read_lengths({k: scp[k] for k in keys}, args.shape_file, errors)
+    except ValueError as e:
+        raise SystemExit(str(e))
     todo = [k for k in keys if k not in errors]
     batches = length_batches([lengths[k] for k in todo], args.batch_bins, args.batch_size)
     logging.info(f"{len(todo)} utterances in {len(batches)} length-sorted batches, padding "

@@ -39,6 +39,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 
+from espnet2_punser.datadir import DataDirError, read_map, write_map
 from espnet2_punser.labels import EMOTIONS, format_vad, minmax_scale
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ logger = logging.getLogger(__name__)
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-class CorpusError(RuntimeError):
+class CorpusError(DataDirError):
     """A corpus that cannot be prepared; the message says which file and why."""
 
 
@@ -192,11 +193,6 @@ def _atomic_dir(out_dir: Path) -> Path:
     return tmp
 
 
-def _write_map(path: Path, rows: Iterable[Tuple[str, str]]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("".join([f"{k} {v}\n" for k, v in rows]))
-
-
 def finalize(data: CorpusData) -> CorpusData:
     """Drop utterances that carry no label at all (no category and no dimensions);
     check ids. Returns the data sorted by utterance id."""
@@ -250,25 +246,25 @@ def write_data_dir(
         for u in utts:
             rec = recording_id(info.name, u.path)
             recs[rec] = u.path
-        _write_map(tmp / "wav.scp", sorted(recs.items()))
-        _write_map(tmp / "segments", (
+        write_map(tmp / "wav.scp", sorted(recs.items()))
+        write_map(tmp / "segments", (
             (u.utt_id, f"{recording_id(info.name, u.path)} {u.segment[0]:.3f} {u.segment[1]:.3f}")
             for u in utts))
     else:
-        _write_map(tmp / "wav.scp", ((u.utt_id, u.path) for u in utts))
-    _write_map(tmp / "utt2spk", ((u.utt_id, u.speaker) for u in utts))
+        write_map(tmp / "wav.scp", ((u.utt_id, u.path) for u in utts))
+    write_map(tmp / "utt2spk", ((u.utt_id, u.speaker) for u in utts))
     spk2utt: Dict[str, List[str]] = defaultdict(list)
     for u in utts:
         spk2utt[u.speaker].append(u.utt_id)
-    _write_map(tmp / "spk2utt", ((s, " ".join(v)) for s, v in sorted(spk2utt.items())))
-    _write_map(tmp / "utt2cat", ((u.utt_id, u.category) for u in utts if u.category))
-    _write_map(tmp / "utt2vad", ((u.utt_id, format_vad(u.vad)) for u in utts if u.vad))
-    _write_map(tmp / "utt2corpus", ((u.utt_id, info.name) for u in utts))
-    _write_map(tmp / "utt2session", ((u.utt_id, u.session) for u in utts))
+    write_map(tmp / "spk2utt", ((s, " ".join(v)) for s, v in sorted(spk2utt.items())))
+    write_map(tmp / "utt2cat", ((u.utt_id, u.category) for u in utts if u.category))
+    write_map(tmp / "utt2vad", ((u.utt_id, format_vad(u.vad)) for u in utts if u.vad))
+    write_map(tmp / "utt2corpus", ((u.utt_id, info.name) for u in utts))
+    write_map(tmp / "utt2session", ((u.utt_id, u.session) for u in utts))
     if any(u.split for u in utts):
-        _write_map(tmp / "utt2split", ((u.utt_id, u.split or "none") for u in utts))
+        write_map(tmp / "utt2split", ((u.utt_id, u.split or "none") for u in utts))
     if any(u.text for u in utts):
-        _write_map(tmp / "text", ((u.utt_id, " ".join((u.text or "").split()) or "<none>")
+        write_map(tmp / "text", ((u.utt_id, " ".join((u.text or "").split()) or "<none>")
                                   for u in utts))
     with open(tmp / "dropped.txt", "w", encoding="utf-8") as f:
         for d in data.dropped:
@@ -292,27 +288,6 @@ def recording_id(corpus: str, path: str) -> str:
 
 
 # ------------------------------------------------------------------------ validation
-def read_map(path: Path) -> Dict[str, str]:
-    """Read a Kaldi ``key value`` file; raises naming the file and line on problems."""
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    # fast path; the loop below finds the line of a problem
-    out: Dict[str, str] = {k: v for k, _, v in (line.partition(" ") for line in lines)}
-    if len(out) == len(lines) and all(line and not line.isspace() for line in lines):
-        return out
-    out = {}
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            raise CorpusError(f"{path}:{n}: empty line")
-        key, _, value = line.partition(" ")
-        if key in out:
-            raise CorpusError(f"{path}:{n}: duplicate key {key}")
-        out[key] = value
-    return out
-
-
 def validate_data_dir(
     d: Path,
     inventory: Sequence[str] = EMOTIONS,
@@ -344,7 +319,7 @@ def validate_data_dir(
 
     try:
         base = read(keys_file)
-    except CorpusError as e:
+    except DataDirError as e:
         return [str(e)]
     ids = list(base)
     if ids != sorted(ids):
@@ -355,7 +330,7 @@ def validate_data_dir(
             continue
         try:
             m = read(name)
-        except CorpusError as e:
+        except DataDirError as e:
             problems.append(str(e))
             continue
         if list(m) != ids:
