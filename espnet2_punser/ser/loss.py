@@ -8,14 +8,20 @@ per-utterance mask when an utterance has either all three dimensions or none.
 A task with no labelled sample in the batch (fewer than 2 for a CCC term) contributes
 nothing, so the loss never becomes ``nan``. Masked samples are removed by indexing, so
 their labels cannot influence the loss or any gradient.
+
+Under DDP the mini-batch of eq. (7) is the global batch (ESPnet builds each batch for
+all ranks and gives every rank a shard): :func:`all_gather_batch` concatenates the
+shards with a gradient, so the loss (a CCC is not a mean of per-shard CCCs) and its
+gradient equal those of one process holding the whole batch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 CCC_EPS = 1e-8
@@ -92,7 +98,11 @@ def masked_mtl_loss(
         vad: (B, 3) labels (any value where masked).
         vad_mask: (B, 3) bool, m_dim per dimension (None: no dimensional labels).
     """
-    loss = cat_logits.sum() * 0.0  # keeps device/dtype and a (zero) graph
+    # NOTE: zero-weight terms keep every head in the graph, so each trainable parameter
+    # gets a (zero) gradient even when a task has no label in the batch. DDP then needs
+    # no unused-parameter search (--unused_parameters false), and one process and N
+    # processes treat such a head alike (AdamW sees a zero gradient, never None).
+    loss = cat_logits.sum() * 0.0 + vad_pred.sum() * 0.0
     loss_cat = loss_dim = None
     n_cat = n_dim = 0
     if cat is not None and cat_mask is not None:
@@ -115,3 +125,40 @@ def masked_mtl_loss(
             loss_dim = torch.stack(terms).sum()
             loss = loss + (1.0 - alpha) * loss_dim
     return MTLLoss(loss=loss, loss_cat=loss_cat, loss_dim=loss_dim, n_cat=n_cat, n_dim=n_dim)
+
+
+class _AllGather(torch.autograd.Function):
+    """Concatenate (B_r, ...) shards of every rank; the backward pass sums the gradient
+    of each rank's slice over ranks (every rank computes the loss of the whole batch)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, sizes: List[int]) -> torch.Tensor:
+        ctx.sizes, ctx.rank = sizes, dist.get_rank()
+        padded = x.new_zeros((max(sizes),) + tuple(x.shape[1:]))
+        padded[: x.size(0)] = x
+        parts = [torch.empty_like(padded) for _ in sizes]
+        dist.all_gather(parts, padded)
+        return torch.cat([p[:n] for p, n in zip(parts, sizes)])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        grad = grad.contiguous()
+        dist.all_reduce(grad)  # sum over ranks
+        start = sum(ctx.sizes[: ctx.rank])
+        return grad[start : start + ctx.sizes[ctx.rank]], None
+
+
+def all_gather_batch(x: torch.Tensor) -> torch.Tensor:
+    """(B_r, ...) on rank r -> (sum_r B_r, ...), rank 0's rows first; differentiable.
+
+    Shards may differ in size (ESPnet shards a batch as ``batch[rank::world_size]``).
+    Every rank must call this for the same tensors in the same order (the trainer's
+    forward passes are in lock-step). With ESPnet's loss scaling (``loss * w_r / W *
+    world_size``, then DDP's gradient mean) the resulting gradient is that of the
+    whole-batch loss: the scale factors of the ranks add up to ``world_size``, which the
+    backward sum meets with the mean.
+    """
+    n = torch.tensor([x.size(0)], dtype=torch.long, device=x.device)
+    sizes = [torch.zeros_like(n) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, n)
+    return _AllGather.apply(x.contiguous(), [int(s) for s in sizes])

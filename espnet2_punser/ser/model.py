@@ -24,7 +24,12 @@ from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
 from espnet2_punser.labels import DIMENSIONS, EMOTIONS, class_indices
-from espnet2_punser.ser.loss import masked_mtl_loss, masks_from_labels, subset_targets
+from espnet2_punser.ser.loss import (
+    all_gather_batch,
+    masked_mtl_loss,
+    masks_from_labels,
+    subset_targets,
+)
 
 
 def _head(in_dim: int, hidden: Optional[int], out_dim: int) -> torch.nn.Module:
@@ -112,13 +117,22 @@ class PunserModel(AbsESPnetModel):
         self.class_idx = class_indices(class_subset)
         self.extract_feats_in_collect_stats = extract_feats_in_collect_stats
 
-        self.layer_weights = torch.nn.Parameter(torch.zeros(self.num_layers))
-        self.proj = torch.nn.Linear(self.feat_dim, proj_dim)
-        self.cat_head = _head(proj_dim, head_hidden, len(EMOTIONS))
-        self.vad_heads = torch.nn.ModuleList(
-            [_head(proj_dim, head_hidden, 1) for _ in DIMENSIONS]
-        )
+        # NOTE: the layers below are initialised from the run's seed alone, not from
+        # the random state the encoder's construction left behind, so a model on
+        # cached features (no encoder built) starts from the same weights as the full
+        # model: cached and uncached fine-tuning give the same model.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(torch.initial_seed())
+            self.layer_weights = torch.nn.Parameter(torch.zeros(self.num_layers))
+            self.proj = torch.nn.Linear(self.feat_dim, proj_dim)
+            self.cat_head = _head(proj_dim, head_hidden, len(EMOTIONS))
+            self.vad_heads = torch.nn.ModuleList(
+                [_head(proj_dim, head_hidden, 1) for _ in DIMENSIONS]
+            )
         self.prediction_collector: Optional[PredictionCollector] = None
+        # Set by SERTrainer under DDP: the loss and stats are computed over the global
+        # batch (every rank's shard, gathered), as one process would compute them.
+        self.gather_batch = False
 
     # ------------------------------------------------------------------ encoder
     def pooled_layers(
@@ -172,7 +186,14 @@ class PunserModel(AbsESPnetModel):
         if cat is not None:
             target = subset_targets(cat.view(-1).long(), self.class_idx)
         if vad is not None:
-            vad = vad.view(batch_size, -1).to(vad_pred.dtype)
+            # NOTE: float32 labels even when autocast makes vad_pred bfloat16
+            vad = vad.view(batch_size, -1).float()
+        local = (sub_logits, target, vad_pred, vad)
+        if self.gather_batch:
+            sub_logits, vad_pred = all_gather_batch(sub_logits), all_gather_batch(vad_pred)
+            with torch.no_grad():
+                target = None if target is None else all_gather_batch(target)
+                vad = None if vad is None else all_gather_batch(vad)
         cat_mask, vad_mask = masks_from_labels(target, vad)
         out = masked_mtl_loss(
             sub_logits, target, cat_mask, vad_pred, vad, vad_mask, self.alpha
@@ -189,7 +210,10 @@ class PunserModel(AbsESPnetModel):
             has = target >= 0
             stats["acc"] = (pred[has] == target[has]).float().mean().detach()
         if self.prediction_collector is not None and not self.training:
-            has_cat = target is not None and out.n_cat > 0
+            # this rank's shard only: SERTrainer gathers the predictions of all ranks
+            sub_logits, target, vad_pred, vad = local
+            pred = sub_logits.argmax(-1)
+            has_cat = target is not None and bool((target >= 0).any())
             self.prediction_collector.add(
                 pred[target >= 0] if has_cat else None,
                 target[target >= 0] if has_cat else None,

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # How the recipe runs its jobs. "local" (default): on this machine, in parallel, with
-# per-job logs (utils/run_local.sh). "slurm": each job array is submitted with sbatch
-# and waited for (utils/run_slurm.sh, options in conf/slurm.conf).
-# Select with `export cmd_backend=slurm` or `./run.sh --cmd_backend slurm`.
+# per-job logs (utils/run_local.sh). "slurm": each job or job array is submitted with
+# sbatch and waited for (utils/run_slurm.sh); partition, memory, time, GPUs and further
+# sbatch options come from conf/slurm.conf (or the file named by slurm_config).
+# Select with `export cmd_backend=slurm` before ./run.sh.
 # shellcheck disable=SC2034
 cmd_backend=${cmd_backend:-local}
+slurm_config=${slurm_config:-conf/slurm.conf}
 case "${cmd_backend}" in
     local)
         train_cmd="utils/run_local.sh"
@@ -12,9 +14,9 @@ case "${cmd_backend}" in
         decode_cmd="utils/run_local.sh"
         ;;
     slurm)
-        train_cmd="utils/run_slurm.sh --config conf/slurm.conf"
-        cuda_cmd="utils/run_slurm.sh --config conf/slurm.conf"
-        decode_cmd="utils/run_slurm.sh --config conf/slurm.conf"
+        train_cmd="utils/run_slurm.sh --config ${slurm_config}"
+        cuda_cmd="utils/run_slurm.sh --config ${slurm_config}"
+        decode_cmd="utils/run_slurm.sh --config ${slurm_config}"
         ;;
     *)
         echo "cmd.sh: unknown cmd_backend '${cmd_backend}' (local or slurm)" >&2

@@ -29,6 +29,7 @@ eval_corpora="iemocap msp_improv meld uudb savee emodb"  # evaluation corpora
 tag=""                      # experiment tag (default: from the pre-training config)
 nj=2                        # parallel jobs for data, format, stats, fine-tuning
 ngpu=0                      # GPUs for training and caching (0: CPU)
+num_nodes=1                 # nodes for pre-training (cmd_backend=slurm: srun + ESPnet --dist_launcher slurm)
 pretrain_config=""          # pre-training YAML (default: conf/pretrain.yaml with XEUS weights, conf/demo/pretrain.yaml without)
 finetune_config=""          # fine-tuning YAML (default: conf/finetune.yaml, or conf/demo/finetune.yaml without weights)
 xeus_config=""              # XEUS architecture (default: the one named by the pre-training config)
@@ -67,16 +68,20 @@ stages=(data format stats pretrain finetune inference score pack)
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (ser.sh) $*"; }
 die() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (ser.sh) ERROR: $*" >&2; exit 1; }
 
-for v in stage stop_stage nj ngpu; do
+for v in stage stop_stage nj ngpu num_nodes; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
 done
 [ "${stage}" -ge 1 ] && [ "${stop_stage}" -le "${#stages[@]}" ] ||
     die "stages are 1..${#stages[@]} (${stages[*]})"
-if [ "${ngpu}" -gt 0 ]; then
+# NOTE: with Slurm the GPUs are on the compute nodes, not on this (submit) host
+if [ "${ngpu}" -gt 0 ] && [ "${cmd_backend}" = local ]; then
     ngpu_found=$("${python}" -c 'import torch; print(torch.cuda.device_count())' 2>/dev/null || echo 0)
     [ "${ngpu_found}" -ge "${ngpu}" ] ||
         die "--ngpu ${ngpu} but this machine has ${ngpu_found} usable GPU(s) (torch.cuda.device_count())"
 fi
+[ "${num_nodes}" -ge 1 ] || die "--num_nodes must be at least 1"
+[ "${num_nodes}" -eq 1 ] || [ "${cmd_backend}" = slurm ] ||
+    die "--num_nodes ${num_nodes} needs the Slurm backend (export cmd_backend=slurm; see cmd.sh)"
 
 # ------------------------------------------------------------------ XEUS and configs
 xeus_checkpoint=""
@@ -307,14 +312,21 @@ stage_pretrain() {
     else
         log "pre-training from the XEUS weights ${xeus_checkpoint}"
     fi
-    local dist=()
-    [ "${ngpu}" -gt 1 ] && dist=(--multiprocessing_distributed true)
+    local dist=() nodes=()
+    if [ "${num_nodes}" -gt 1 ]; then
+        # one srun task per node; ESPnet spawns one DDP process per GPU on each
+        nodes=(--nodes "${num_nodes}")
+        dist=(--multiprocessing_distributed true --dist_launcher slurm)
+        [ "${ngpu}" -eq 0 ] && dist+=(--dist_backend gloo)
+    elif [ "${ngpu}" -gt 1 ]; then
+        dist=(--multiprocessing_distributed true)
+    fi
     "${python}" -m espnet2_punser.bin.validate_data "${dumpdir}/pretrain/train" "${dumpdir}/pretrain/valid" ||
         die "the pre-training sets are invalid (problems above, as file:line); re-run stage 2 (format)"
     provenance "${pretrain_dir}"
     log "pre-training -> ${pretrain_dir} (log: ${pretrain_dir}/train.log)"
     # shellcheck disable=SC2046,SC2086
-    ${cuda_cmd} --gpu "${ngpu}" "${pretrain_dir}/train.log" \
+    ${cuda_cmd} --gpu "${ngpu}" "${nodes[@]}" "${pretrain_dir}/train.log" \
         "${python}" -m espnet2_punser.bin.ser_train --config "${pretrain_config}" \
             --frontend_conf xeus_config="${xeus_config}" "${ckpt[@]}" \
             --ngpu "${ngpu}" "${dist[@]}" --use_preprocessor true --resume true \
