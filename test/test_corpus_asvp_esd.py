@@ -4,17 +4,19 @@ import numpy as np
 import pytest
 
 from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import asvp_esd as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import (
+    build_and_prepare,
+    dropped_lines,
+    dropped_pairs,
+    prepare_fails,
+    read_kaldi,
+)
 
 
 @pytest.mark.parametrize("top", ["ASVP-ESD-Update", ""])
 def test_asvp_esd_small(tmp_path, top):
-    root = tmp_path / "asvp_esd"
-    expected = fake.build(root, np.random.default_rng(0), top=top)
-    out = tmp_path / "data" / "asvp_esd"
-    summary = corpora.prepare_corpus("asvp_esd", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "asvp_esd", top=top)
     assert summary["utterances"] == expected["utterances"] == 18
     assert summary["classes"] == expected["classes"] == {
         "neutral": 2, "happy": 3, "sad": 4, "angry": 2, "surprised": 2, "fear": 2,
@@ -43,7 +45,7 @@ def test_asvp_esd_small(tmp_path, top):
     assert summary["speakers"] == expected["speakers"] == 5
     assert read_kaldi(out, "utt2session") == spk
     assert not (out / "text").exists()
-    dropped = [line.split("\t") for line in (out / "dropped.txt").read_text().splitlines()]
+    dropped = dropped_pairs(out)
     codes = sorted(why.split("'")[1] for _, why in dropped if "category code" in why)
     assert codes == ["01", "01", "10", "11", "12", "13", "17"]
     assert sorted(item for item, why in dropped if "category code" in why) == sorted(
@@ -63,16 +65,13 @@ def test_asvp_esd_second_copy_is_duplicate(tmp_path):
     out = tmp_path / "out"
     summary = corpora.prepare_corpus("asvp_esd", root, out, with_hours=False)
     assert summary["utterances"] == 18
-    dropped = (out / "dropped.txt").read_text().splitlines()
+    dropped = dropped_lines(out)
     dups = [line for line in dropped if "duplicate" in line]
     assert len(dups) == 25 and all("/backup/" in line.split("\t")[0] for line in dups)
 
 
 def test_asvp_esd_full_counts(tmp_path):
-    root = tmp_path / "asvp_esd"
-    expected = fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
-    out = tmp_path / "out"
-    summary = corpora.prepare_corpus("asvp_esd", root, out, with_hours=False)
+    expected, _, summary = build_and_prepare(fake, tmp_path / "asvp_esd", 1, full=True)
     assert summary["utterances"] == 11679 == summary["paper_utterances"]
     assert summary["classes"] == {"neutral": 1598, "happy": 1868, "sad": 2694, "angry": 1453,
                                   "surprised": 1586, "fear": 1180, "disgust": 899,
@@ -85,5 +84,4 @@ def test_asvp_esd_full_counts(tmp_path):
 
 def test_asvp_esd_missing_layout(tmp_path):
     (tmp_path / "asvp_esd" / "ASVP-ESD-Update" / "Audio").mkdir(parents=True)
-    with pytest.raises(CorpusError, match="actor_<N>"):
-        corpora.prepare_corpus("asvp_esd", tmp_path / "asvp_esd", tmp_path / "out")
+    prepare_fails("asvp_esd", tmp_path / "asvp_esd", "actor_<N>")

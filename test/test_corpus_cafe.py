@@ -1,12 +1,15 @@
 """CaFE parser on a fake tree with the real layout (corpora.md section 5)."""
 
-import numpy as np
 import pytest
 
-from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import cafe as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import (
+    build_and_prepare,
+    dropped_lines,
+    dropped_pairs,
+    prepare_fails,
+    read_kaldi,
+)
 
 SMALL_CLASSES = {"neutral": 4, "happy": 8, "sad": 8, "angry": 8, "surprised": 8, "fear": 8,
                  "disgust": 8}
@@ -16,11 +19,8 @@ SMALL_CLASSES = {"neutral": 4, "happy": 8, "sad": 8, "angry": 8, "surprised": 8,
 @pytest.mark.parametrize("release,top", [("48k", "CaFE_48k"), ("192k", "CaFE_192k"),
                                          ("both", "CaFE"), ("48k", "")])
 def test_cafe_small(tmp_path, folder_names, release, top):
-    root = tmp_path / "cafe"
-    expected = fake.build(root, np.random.default_rng(0), folder_names=folder_names,
-                          release=release, top=top)
-    out = tmp_path / "data" / "cafe"
-    summary = corpora.prepare_corpus("cafe", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "cafe", folder_names=folder_names,
+                                               release=release, top=top)
     # 2 actors x 2 sentences x 13
     assert summary["utterances"] == expected["utterances"] == 52
     assert summary["classes"] == expected["classes"] == SMALL_CLASSES
@@ -46,8 +46,7 @@ def test_cafe_small(tmp_path, folder_names, release, top):
     text = read_kaldi(out, "text")
     assert text["cafe_01-C-2-1"] == "Un cheval fou dans mon jardin"
     assert text["cafe_02-N-1-2"] == "Deux ânes aigris au pelage brun"
-    dropped = [line.split("\t") for line in
-               (out / "dropped.txt").read_text(encoding="utf-8").splitlines()]
+    dropped = dropped_pairs(out)
     assert sorted(item for item, _ in dropped) == sorted(expected["dropped_paths"])
     if release == "both":
         assert len(dropped) == 52
@@ -59,23 +58,18 @@ def test_cafe_small(tmp_path, folder_names, release, top):
 
 def test_cafe_undecodable_folder_names(tmp_path):
     """Folders unzipped as raw CP437 bytes cannot go into wav.scp: dropped, with a note."""
-    root = tmp_path / "cafe"
-    expected = fake.build(root, np.random.default_rng(4), folder_names="raw")
-    out = tmp_path / "out"
-    summary = corpora.prepare_corpus("cafe", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "cafe", 4, folder_names="raw")
     assert summary["utterances"] == expected["utterances"] == 52 - 16
     assert "angry" not in summary["classes"] and "disgust" not in summary["classes"]
-    dropped = (out / "dropped.txt").read_text(encoding="utf-8").splitlines()
+    dropped = dropped_lines(out)
     assert len(dropped) == expected["undecodable"] == 16
     assert all("\\x8a" in line or "\\x82" in line for line in dropped)
     assert any("convmv" in n for n in summary["notes"])
 
 
 def test_cafe_full_counts(tmp_path):
-    root = tmp_path / "cafe"
-    fake.build(root, np.random.default_rng(1), full=True, empty_audio=True,
-               folder_names="emobox")
-    summary = corpora.prepare_corpus("cafe", root, tmp_path / "out", with_hours=False)
+    _, _, summary = build_and_prepare(fake, tmp_path / "cafe", 1, full=True,
+                                      folder_names="emobox")
     assert summary["utterances"] == 936 == summary["paper_utterances"]
     assert summary["classes"] == {"neutral": 72, "happy": 144, "sad": 144, "angry": 144,
                                   "surprised": 144, "fear": 144, "disgust": 144}
@@ -86,5 +80,4 @@ def test_cafe_full_counts(tmp_path):
 def test_cafe_missing_layout(tmp_path):
     (tmp_path / "cafe" / "Neutre").mkdir(parents=True)
     (tmp_path / "cafe" / "Neutre" / "readme.txt").write_text("x")
-    with pytest.raises(CorpusError, match="NN-E-I-S"):
-        corpora.prepare_corpus("cafe", tmp_path / "cafe", tmp_path / "out")
+    prepare_fails("cafe", tmp_path / "cafe", "NN-E-I-S")

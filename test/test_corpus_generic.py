@@ -6,17 +6,12 @@ import numpy as np
 import pytest
 
 from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import generic as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import dropped_pairs, prepare_fails, read_kaldi
 
 
 def _vad(values):
     return " ".join("nan" if math.isnan(x) else f"{x:.6f}" for x in values)
-
-
-def _dropped(out):
-    return dict(line.split("\t", 1) for line in (out / "dropped.txt").read_text().splitlines())
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv"])
@@ -40,7 +35,7 @@ def test_generic_small(tmp_path, fmt):
     wav = read_kaldi(out, "wav.scp")
     assert wav["mycorpus_s02_001"] == expected["abs_path"]
     assert wav["mycorpus_s01_001"] == str((root / "wav" / "s01_001.wav").resolve())
-    assert _dropped(out) == {k.replace("metadata.csv", f"metadata.{fmt}"): v
+    assert dict(dropped_pairs(out)) == {k.replace("metadata.csv", f"metadata.{fmt}"): v
                              for k, v in expected["dropped"].items()}
     assert summary["hours"] > 0
 
@@ -94,9 +89,7 @@ def test_generic_errors(tmp_path, table, message):
     root = tmp_path / "mine"
     expected = fake.build(root, np.random.default_rng(0))
     (root / "metadata.csv").write_text(table)
-    with pytest.raises(CorpusError, match=message):
-        corpora.prepare_corpus("generic", root, tmp_path / "out",
-                               labels_file=expected["labels"])
+    prepare_fails("generic", root, message, labels_file=expected["labels"])
     assert not (tmp_path / "out").exists()
 
 
@@ -105,21 +98,17 @@ def test_generic_layout_errors(tmp_path):
     expected = fake.build(root, np.random.default_rng(0))
     labels = expected["labels"]
     (root / "metadata.tsv").write_text("path\tspeaker\n")
-    with pytest.raises(CorpusError, match="both metadata.csv and metadata.tsv"):
-        corpora.prepare_corpus("generic", root, tmp_path / "out", labels_file=labels)
+    prepare_fails("generic", root, "both metadata.csv and metadata.tsv", labels_file=labels)
     (root / "metadata.tsv").unlink()
     (root / "metadata.csv").unlink()
-    with pytest.raises(CorpusError, match="neither metadata.csv nor metadata.tsv"):
-        corpora.prepare_corpus("generic", root, tmp_path / "out", labels_file=labels)
+    prepare_fails("generic", root, "neither metadata.csv nor metadata.tsv", labels_file=labels)
     # V/A/D columns with a label map that has no dimensions
     (root / "metadata.csv").write_text("path,speaker,valence\nwav/s01_001.wav,a,3\n")
     labels.write_text("corpus: x\nclasses: [happy]\ncodes: {hap: happy}\ndimensions: null\n")
-    with pytest.raises(CorpusError, match=r"metadata\.csv:2: V/A/D values given but the "
-                                          r"label map .*labels\.yaml has 'dimensions: null'"):
-        corpora.prepare_corpus("generic", root, tmp_path / "out", labels_file=labels)
+    prepare_fails("generic", root, r"metadata\.csv:2: V/A/D values given but the label map "
+                  r".*labels\.yaml has 'dimensions: null'", labels_file=labels)
     labels.write_text("corpus: 'my corpus'\nclasses: []\ncodes: {}\ndimensions: null\n")
-    with pytest.raises(CorpusError, match="'my corpus' is not a valid id prefix"):
-        corpora.prepare_corpus("generic", root, tmp_path / "out", labels_file=labels)
+    prepare_fails("generic", root, "'my corpus' is not a valid id prefix", labels_file=labels)
 
 
 def test_generic_table_as_root(tmp_path):

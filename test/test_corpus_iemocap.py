@@ -4,17 +4,14 @@ import numpy as np
 import pytest
 
 from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import iemocap as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_lines, prepare_fails, read_kaldi
 
 
 @pytest.mark.parametrize("release_dir", ["", "IEMOCAP_full_release"])
 def test_iemocap_small(tmp_path, release_dir):
-    root = tmp_path / "iemocap"
-    expected = fake.build(root, np.random.default_rng(0), release_dir=release_dir)
-    out = tmp_path / "data" / "iemocap"
-    summary = corpora.prepare_corpus("iemocap", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "iemocap",
+                                               release_dir=release_dir)
 
     # every labelled turn with audio is kept (for V/A/D at least); 10 of 14 have a class
     assert summary["utterances"] == expected["utterances"] == 14
@@ -68,7 +65,7 @@ def test_iemocap_small(tmp_path, release_dir):
     assert text["iemocap_Ses02M_impro02_F000"] == "words of ses02m_impro02_f000"
     assert not any("XX0" in k for k in text)
 
-    dropped = (out / "dropped.txt").read_text().splitlines()
+    dropped = dropped_lines(out)
     assert dropped[0].startswith("iemocap_Ses01F_impro01_M000\tcategory code 'fru'")
     assert sum("kept for its V/A/D only" in line for line in dropped) == 3
     assert sum("'xxx'" in line for line in dropped) == 1
@@ -80,10 +77,8 @@ def test_iemocap_small(tmp_path, release_dir):
 
 
 def test_iemocap_full_counts(tmp_path):
-    root = tmp_path / "IEMOCAP_full_release"
-    expected = fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
-    out = tmp_path / "out"
-    summary = corpora.prepare_corpus("iemocap", root, out, with_hours=False)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "IEMOCAP_full_release", 1,
+                                               full=True)
     assert summary["utterances"] == 10039 == summary["paper_utterances"]
     assert summary["with_dimensions"] == 10039
     assert summary["with_category"] == 5680
@@ -134,8 +129,7 @@ def test_iemocap_malformed_label_line(tmp_path):
     lines = lab.read_text().splitlines()
     lines[2] = lines[2].replace("[1.0000, 1.5000, 2.0000]", "[1.0000, 1.5000]")
     lab.write_text("\n".join(lines) + "\n")
-    with pytest.raises(CorpusError, match=r"Ses02M_impro02\.txt:3: malformed"):
-        corpora.prepare_corpus("iemocap", root, tmp_path / "out")
+    prepare_fails("iemocap", root, r"Ses02M_impro02\.txt:3: malformed")
 
 
 def test_iemocap_vad_outside_scale(tmp_path):
@@ -143,11 +137,9 @@ def test_iemocap_vad_outside_scale(tmp_path):
     fake.build(root, np.random.default_rng(4))
     lab = root / "Session3/dialog/EmoEvaluation/Ses03F_impro03.txt"
     lab.write_text(lab.read_text().replace("[1.5000, 3.5000, 1.5000]", "[1.5000, 5.5000, 1.5000]"))
-    with pytest.raises(CorpusError, match=r"Ses03F_impro03\.txt:3: V/A/D"):
-        corpora.prepare_corpus("iemocap", root, tmp_path / "out")
+    prepare_fails("iemocap", root, r"Ses03F_impro03\.txt:3: V/A/D")
 
 
 def test_iemocap_missing_layout(tmp_path):
     (tmp_path / "iemocap" / "Session1").mkdir(parents=True)
-    with pytest.raises(CorpusError, match="EmoEvaluation"):
-        corpora.prepare_corpus("iemocap", tmp_path / "iemocap", tmp_path / "out")
+    prepare_fails("iemocap", tmp_path / "iemocap", "EmoEvaluation")

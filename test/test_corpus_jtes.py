@@ -5,17 +5,19 @@ import pytest
 
 from espnet2_punser import corpora
 from espnet2_punser.audio import audio_info
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import jtes as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import (
+    build_and_prepare,
+    dropped_lines,
+    dropped_pairs,
+    prepare_fails,
+    read_kaldi,
+)
 
 
 @pytest.mark.parametrize("top", sorted(fake.TOPS))
 def test_jtes_small(tmp_path, top):
-    root = tmp_path / "jtes"
-    expected = fake.build(root, np.random.default_rng(0), top=top)
-    out = tmp_path / "data" / "jtes"
-    summary = corpora.prepare_corpus("jtes", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "jtes", top=top)
     # 3 speakers x 4 emotions x 2 sentences
     assert summary["utterances"] == expected["utterances"] == 24
     assert summary["classes"] == expected["classes"] == {
@@ -47,7 +49,7 @@ def test_jtes_root_is_wav_dir_and_mislabelled_file(tmp_path):
     out = tmp_path / "out"
     summary = corpora.prepare_corpus("jtes", wav_dir, out, with_hours=False)
     assert summary["utterances"] == 24
-    dropped = dict(line.split("\t") for line in (out / "dropped.txt").read_text().splitlines())
+    dropped = dict(dropped_pairs(out))
     assert dropped == {
         str(wav_dir / "f01" / "sad" / "f01_ang_01.wav"):
             "the folder says 'sad', the file name 'ang'",
@@ -64,14 +66,12 @@ def test_jtes_resampled_copy_is_duplicate(tmp_path):
     summary = corpora.prepare_corpus("jtes", root, out, with_hours=False)
     assert summary["utterances"] == 24
     assert all("/jtes_v1.1/wav/" in p for p in read_kaldi(out, "wav.scp").values())
-    dropped = (out / "dropped.txt").read_text().splitlines()
+    dropped = dropped_lines(out)
     assert len(dropped) == 24 and all("/jtes_v1.1_22k/" in line for line in dropped)
 
 
 def test_jtes_full_counts(tmp_path):
-    root = tmp_path / "jtes"
-    fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
-    summary = corpora.prepare_corpus("jtes", root, tmp_path / "out", with_hours=False)
+    _, _, summary = build_and_prepare(fake, tmp_path / "jtes", 1, full=True)
     assert summary["utterances"] == 20000 == summary["paper_utterances"]
     assert summary["classes"] == {"neutral": 5000, "happy": 5000, "sad": 5000, "angry": 5000}
     assert summary["speakers"] == 100 == summary["sessions"]
@@ -80,5 +80,4 @@ def test_jtes_full_counts(tmp_path):
 
 def test_jtes_missing_layout(tmp_path):
     (tmp_path / "jtes" / "jtes_v1.1" / "wav" / "f01").mkdir(parents=True)
-    with pytest.raises(CorpusError, match="wav/<spk>/<emo>"):
-        corpora.prepare_corpus("jtes", tmp_path / "jtes", tmp_path / "out")
+    prepare_fails("jtes", tmp_path / "jtes", "wav/<spk>/<emo>")

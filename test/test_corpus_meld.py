@@ -5,20 +5,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from espnet2_punser import corpora
 from espnet2_punser.audio import read_audio
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import meld as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_pairs, prepare_fails, read_kaldi
 
 
 @pytest.mark.parametrize("layout,broken", [("flat", "missing"), ("emobox", "present"),
                                            ("nkululeko", "missing"), ("meld_raw", "present")])
 def test_meld_small(tmp_path, layout, broken):
-    root = tmp_path / "meld"
-    expected = fake.build(root, np.random.default_rng(0), layout=layout, broken=broken)
-    out = tmp_path / "data" / "meld"
-    summary = corpora.prepare_corpus("meld", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "meld", layout=layout,
+                                               broken=broken)
 
     assert expected["rows"] == {"train": 10, "dev": 4, "test": 5}
     assert summary["utterances"] == expected["utterances"] == 16
@@ -65,8 +61,7 @@ def test_meld_small(tmp_path, layout, broken):
         "Why do all you’re coffee mugs have numbers on the bottom?"
     assert text["meld_train_dia1_utt2"] == "What?! “Really?”"
 
-    dropped = dict(line.split("\t") for line in
-                   (out / "dropped.txt").read_text(encoding="utf-8").splitlines())
+    dropped = dict(dropped_pairs(out))
     state = "present but broken" if broken == "present" else "missing"
     assert dropped["meld_train_dia125_utt3"].startswith(f"known broken clip ({state}")
     assert dropped["meld_dev_dia110_utt7"].startswith(f"known broken clip ({state}")
@@ -93,11 +88,9 @@ def test_meld_clips_decode(tmp_path):
 
 
 def test_meld_full_counts(tmp_path):
-    root = tmp_path / "MELD"
-    expected = fake.build(root, np.random.default_rng(2), full=True, empty_audio=True,
-                          layout="meld_raw")
+    expected, _, summary = build_and_prepare(fake, tmp_path / "MELD", 2, full=True,
+                                             layout="meld_raw")
     assert expected["rows"] == {"train": 9989, "dev": 1109, "test": 2610}
-    summary = corpora.prepare_corpus("meld", root, tmp_path / "out", with_hours=False)
     assert summary["utterances"] == 13706 == summary["paper_utterances"]
     assert summary["splits"] == {"train": 9988, "dev": 1108, "test": 2610}
     assert summary["classes"] == {"neutral": 6434, "happy": 2308, "surprised": 1636,
@@ -112,8 +105,7 @@ def test_meld_missing_layout(tmp_path):
     root = tmp_path / "meld"
     fake.build(root, np.random.default_rng(3))
     (root / "dev_sent_emo.csv").unlink()
-    with pytest.raises(CorpusError, match="dev_sent_emo.csv"):
-        corpora.prepare_corpus("meld", root, tmp_path / "out")
+    prepare_fails("meld", root, "dev_sent_emo.csv")
 
 
 def test_meld_malformed_row(tmp_path):
@@ -123,8 +115,7 @@ def test_meld_malformed_row(tmp_path):
     lines = p.read_text(encoding="utf-8").splitlines()
     lines[3] = lines[3].replace(",93,5,", ",x93,5,")
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"test_sent_emo\.csv:4: Dialogue_ID"):
-        corpora.prepare_corpus("meld", root, tmp_path / "out")
+    prepare_fails("meld", root, r"test_sent_emo\.csv:4: Dialogue_ID")
 
 
 def test_meld_bad_header(tmp_path):
@@ -132,5 +123,4 @@ def test_meld_bad_header(tmp_path):
     fake.build(root, np.random.default_rng(5))
     p = root / "train_sent_emo.csv"
     p.write_text(p.read_text(encoding="utf-8").replace("Emotion", "Emo", 1), encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"train_sent_emo\.csv:1: .*Emotion"):
-        corpora.prepare_corpus("meld", root, tmp_path / "out")
+    prepare_fails("meld", root, r"train_sent_emo\.csv:1: .*Emotion")

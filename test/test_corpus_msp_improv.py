@@ -3,10 +3,8 @@
 import numpy as np
 import pytest
 
-from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import msp_improv as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_lines, prepare_fails, read_kaldi
 
 P = "msp_improv_MSP-IMPROV-"
 
@@ -19,10 +17,9 @@ P = "msp_improv_MSP-IMPROV-"
 ])
 def test_msp_improv_small(tmp_path, placement, label_name, n_field, space):
     root = tmp_path / "msp_improv"
-    expected = fake.build(root, np.random.default_rng(0), placement=placement,
-                          label_name=label_name, n_field=n_field, space=space)
-    out = tmp_path / "data" / "msp_improv"
-    summary = corpora.prepare_corpus("msp_improv", root, out)
+    expected, out, summary = build_and_prepare(fake, root, placement=placement,
+                                               label_name=label_name, n_field=n_field,
+                                               space=space)
     assert summary["utterances"] == expected["utterances"] == 10
     assert summary["classes"] == expected["classes"] == {
         "neutral": 3, "happy": 2, "sad": 2, "angry": 1}
@@ -56,7 +53,7 @@ def test_msp_improv_small(tmp_path, placement, label_name, n_field, space):
     assert ses[P + "S11S-F06-T-FM07"] == "msp_improv_session6"
     assert summary["sessions"] == expected["sessions"] == 5
     assert not (out / "utt2split").exists()
-    dropped = (out / "dropped.txt").read_text().splitlines()
+    dropped = dropped_lines(out)
     assert len(dropped) == 7
     assert f"{P}S05A-F03-S-FM03\tcategory code 'O' is not one of the 8 classes; kept for its " \
         "V/A/D only" in dropped
@@ -75,9 +72,7 @@ def test_msp_improv_small(tmp_path, placement, label_name, n_field, space):
 
 
 def test_msp_improv_full_counts(tmp_path):
-    root = tmp_path / "msp_improv"
-    fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
-    summary = corpora.prepare_corpus("msp_improv", root, tmp_path / "out", with_hours=False)
+    _, _, summary = build_and_prepare(fake, tmp_path / "msp_improv", 1, full=True)
     assert summary["utterances"] == 8438  # the paper's 8,386 is not reproduced [U]
     assert summary["with_category"] == 7798
     assert summary["classes"] == {"neutral": 3477, "happy": 2644, "sad": 885, "angry": 792}
@@ -97,12 +92,9 @@ def test_msp_improv_bad_inputs(tmp_path):
                                "UTD-IMPROV-S02H-M01-S-MF02.avi; H; A:3.500000;"))
     line = good.splitlines().index(next(x for x in good.splitlines()
                                         if x.startswith("UTD-IMPROV-S02H"))) + 1
-    with pytest.raises(CorpusError, match=rf"Evaluation\.txt:{line}: malformed summary line"):
-        corpora.prepare_corpus("msp_improv", root, tmp_path / "out")
+    prepare_fails("msp_improv", root, rf"Evaluation\.txt:{line}: malformed summary line")
     # a value outside 1-5
     ev.write_text(good.replace("A:3.500000; V:4.250000;", "A:3.500000; V:6.250000;"))
-    with pytest.raises(CorpusError, match=rf"Evaluation\.txt:{line}: V/A/D .*outside"):
-        corpora.prepare_corpus("msp_improv", root, tmp_path / "out")
+    prepare_fails("msp_improv", root, rf"Evaluation\.txt:{line}: V/A/D .*outside")
     ev.unlink()
-    with pytest.raises(CorpusError, match="Evalution.txt"):
-        corpora.prepare_corpus("msp_improv", root, tmp_path / "out")
+    prepare_fails("msp_improv", root, "Evalution.txt")

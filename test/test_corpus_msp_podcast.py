@@ -5,10 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import msp_podcast as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_lines, prepare_fails, read_kaldi
 
 P = "msp_podcast_MSP-PODCAST_"
 
@@ -20,11 +18,9 @@ P = "msp_podcast_MSP-PODCAST_"
 ])
 def test_msp_podcast_small(tmp_path, audio_dir, labels_name, dev_name, test3, release_dir):
     root = tmp_path / "msp_podcast"
-    expected = fake.build(root, np.random.default_rng(0), audio_dir=audio_dir,
-                          labels_name=labels_name, dev_name=dev_name, test3=test3,
-                          release_dir=release_dir)
-    out = tmp_path / "data" / "msp_podcast"
-    summary = corpora.prepare_corpus("msp_podcast", root, out)
+    expected, out, summary = build_and_prepare(fake, root, audio_dir=audio_dir,
+                                               labels_name=labels_name, dev_name=dev_name,
+                                               test3=test3, release_dir=release_dir)
     # Train rows only (14 with audio), all kept: C/O/X rows keep their V/A/D
     assert summary["utterances"] == expected["utterances"] == 14
     assert summary["with_dimensions"] == 14
@@ -62,7 +58,7 @@ def test_msp_podcast_small(tmp_path, audio_dir, labels_name, dev_name, test3, re
     assert text[P + "0153_0010"] == "yeah absolutely"
     assert text[P + "0002_0001"] == "<none>"
     # dropped: 4 C/O/X categories, the Train row without audio, the wav without a row
-    dropped = (out / "dropped.txt").read_text().splitlines()
+    dropped = dropped_lines(out)
     assert len(dropped) == 6
     assert f"{P}0003_0002\tcategory code 'C' is not one of the 8 classes; kept for its V/A/D only" \
         in dropped
@@ -84,17 +80,14 @@ def test_msp_podcast_small(tmp_path, audio_dir, labels_name, dev_name, test3, re
 
 
 def test_msp_podcast_full_counts(tmp_path):
-    root = tmp_path / "msp_podcast"
-    expected = fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
-    out = tmp_path / "out"
-    summary = corpora.prepare_corpus("msp_podcast", root, out, with_hours=False)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "msp_podcast", 1, full=True)
     assert summary["utterances"] == 84030 == summary["paper_utterances"]
     assert summary["speakers"] == 1409
     assert summary["with_dimensions"] == 84030
     assert summary["classes"] == expected["classes"]
     assert summary["splits"] == {"Train": 84030}
     assert summary["notes"][0].startswith("80 rows outside the Train split")
-    dropped = (out / "dropped.txt").read_text().splitlines()
+    dropped = dropped_lines(out)
     # the C/O/X rows and the one unlabelled wav
     assert len(dropped) == expected["dropped_codes"] + 1
 
@@ -108,23 +101,18 @@ def test_msp_podcast_bad_inputs(tmp_path):
     lines = good.splitlines()
     lines[3] = lines[3].rsplit(",", 1)[0]
     csv.write_text("\n".join(lines) + "\n")
-    with pytest.raises(CorpusError, match=r"labels_consensus\.csv:4: 7 fields"):
-        corpora.prepare_corpus("msp_podcast", root, tmp_path / "out")
+    prepare_fails("msp_podcast", root, r"labels_consensus\.csv:4: 7 fields")
     # a Train value outside 1-7
     csv.write_text(good.replace("MSP-PODCAST_0001_0008.wav,N,2.5,",
                                 "MSP-PODCAST_0001_0008.wav,N,7.5,"))
-    with pytest.raises(CorpusError, match=r"labels_consensus\.csv:\d+: V/A/D .*outside"):
-        corpora.prepare_corpus("msp_podcast", root, tmp_path / "out")
+    prepare_fails("msp_podcast", root, r"labels_consensus\.csv:\d+: V/A/D .*outside")
     # a header without Split_Set
     csv.write_text(good.replace(",Split_Set", ",Split"))
-    with pytest.raises(CorpusError, match=r"labels_consensus\.csv:1: header .*Split_Set"):
-        corpora.prepare_corpus("msp_podcast", root, tmp_path / "out")
+    prepare_fails("msp_podcast", root, r"labels_consensus\.csv:1: header .*Split_Set")
     # no audio folder
     csv.write_text(good)
     shutil.rmtree(root / "Audios")
-    with pytest.raises(CorpusError, match="Audios"):
-        corpora.prepare_corpus("msp_podcast", root, tmp_path / "out")
+    prepare_fails("msp_podcast", root, "Audios")
     # no label file (the Previous_releases_information copy is not used)
     shutil.rmtree(root / "Labels")
-    with pytest.raises(CorpusError, match="labels_consensus.csv"):
-        corpora.prepare_corpus("msp_podcast", root, tmp_path / "out")
+    prepare_fails("msp_podcast", root, "labels_consensus.csv")

@@ -6,25 +6,17 @@ import numpy as np
 import pytest
 
 from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from espnet2_punser.corpora.quechua_ser import parse_actor, parse_dimension
 from fake_corpora import quechua_ser as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_pairs, prepare_fails, read_kaldi
 
 
 def _vad(values):
     return " ".join(f"{x:.6f}" for x in values)
 
 
-def _dropped(out):
-    return dict(line.split("\t", 1) for line in (out / "dropped.txt").read_text().splitlines())
-
-
 def test_quechua_small(tmp_path):
-    root = tmp_path / "quechua"
-    expected = fake.build(root, np.random.default_rng(0))
-    out = tmp_path / "data"
-    summary = corpora.prepare_corpus("quechua_ser", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "quechua")
     # 24 table rows - 1 with the malformed valence + 1 row in Data.xlsx only with a
     # category (fear); the calm row without V/A/D, the Labels.csv-only row and the row
     # without audio are dropped
@@ -57,7 +49,7 @@ def test_quechua_small(tmp_path):
     assert dirty not in vad and dirty not in cat and dirty not in spk
     for utt in expected["no_vad"]:
         assert utt in cat and utt not in vad
-    dropped = _dropped(out)
+    dropped = dict(dropped_pairs(out))
     for utt in expected["dropped_category"]:  # bored/sleepy/calm: kept for V/A/D
         assert "not one of the 8 classes; kept for its V/A/D only" in dropped[utt]
     for utt in expected["dropped_no_vad_no_cat"]:
@@ -83,10 +75,8 @@ def test_quechua_small(tmp_path):
     dict(columns="swapped"),
 ])
 def test_quechua_layout_variants(tmp_path, variant):
-    root = tmp_path / "quechua"
-    expected = fake.build(root, np.random.default_rng(2), **variant)
-    out = tmp_path / "data"
-    summary = corpora.prepare_corpus("quechua_ser", root, out, with_hours=False)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "quechua", 2, with_hours=False,
+                                               **variant)
     assert summary["utterances"] == expected["utterances"]
     assert summary["classes"] == expected["classes"]
     assert read_kaldi(out, "utt2spk") == expected["spk"]
@@ -97,9 +87,7 @@ def test_quechua_layout_variants(tmp_path, variant):
 
 
 def test_quechua_full_counts(fast_tmp):
-    root = fast_tmp / "quechua"
-    fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
-    summary = corpora.prepare_corpus("quechua_ser", root, fast_tmp / "out", with_hours=False)
+    _, _, summary = build_and_prepare(fake, fast_tmp / "quechua", 1, full=True)
     # 12,420 rows less the one with the malformed valence: Table I's 12,419
     assert summary["utterances"] == 12419 == summary["paper_utterances"]
     assert summary["with_dimensions"] == 12419
@@ -138,22 +126,19 @@ def test_quechua_bad_inputs(tmp_path):
     lines = labels.read_text().splitlines()
     lines[3] = lines[3].rsplit(",", 1)[0] + ",7"  # dominance 7 on a 1-5 scale
     labels.write_text("\n".join(lines) + "\n")
-    with pytest.raises(CorpusError, match=r"Labels\.csv:4: V/A/D .*outside"):
-        corpora.prepare_corpus("quechua_ser", root, tmp_path / "out")
+    prepare_fails("quechua_ser", root, r"Labels\.csv:4: V/A/D .*outside")
     # a cell that is not a number drops the row (like the malformed valence)
     lines[3] = lines[3].rsplit(",", 1)[0] + ",loud"
     labels.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
     corpora.prepare_corpus("quechua_ser", root, out, with_hours=False)
     uid = "quechua_ser_" + lines[3].split(",", 1)[0]
-    assert _dropped(out)[uid] == "malformed V/A/D (Dominance 'loud' is not a number)"
+    assert dict(dropped_pairs(out))[uid] == "malformed V/A/D (Dominance 'loud' is not a number)"
     assert uid not in read_kaldi(out, "utt2spk")
     (root / "Data" / "Data" / "Data.xlsx").write_bytes(b"not a zip")
-    with pytest.raises(CorpusError, match=r"Data\.xlsx: not a readable"):
-        corpora.prepare_corpus("quechua_ser", root, tmp_path / "out")
+    prepare_fails("quechua_ser", root, r"Data\.xlsx: not a readable")
 
 
 def test_quechua_missing_layout(tmp_path):
     (tmp_path / "q" / "Audios").mkdir(parents=True)
-    with pytest.raises(CorpusError, match="Data.xlsx"):
-        corpora.prepare_corpus("quechua_ser", tmp_path / "q", tmp_path / "out")
+    prepare_fails("quechua_ser", tmp_path / "q", "Data.xlsx")

@@ -1,20 +1,14 @@
 """RAVDESS parser on a fake tree with the real layout (corpora.md section 2)."""
 
-import numpy as np
 import pytest
 
-from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import ravdess as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_pairs, prepare_fails, read_kaldi
 
 
 @pytest.mark.parametrize("placement", sorted(fake.PLACEMENTS))
 def test_ravdess_small(tmp_path, placement):
-    root = tmp_path / "ravdess"
-    expected = fake.build(root, np.random.default_rng(0), placement=placement)
-    out = tmp_path / "data" / "ravdess"
-    summary = corpora.prepare_corpus("ravdess", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "ravdess", placement=placement)
     # 2 actors x 60 files, 2 x 8 calm dropped
     assert summary["utterances"] == expected["utterances"] == 104
     assert summary["classes"] == expected["classes"] == {
@@ -36,7 +30,7 @@ def test_ravdess_small(tmp_path, placement):
     text = read_kaldi(out, "text")
     assert text["ravdess_03-01-03-01-01-02-01"] == "Kids are talking by the door"
     assert text["ravdess_03-01-03-01-02-02-01"] == "Dogs are sitting by the door"
-    dropped = [line.split("\t") for line in (out / "dropped.txt").read_text().splitlines()]
+    dropped = dropped_pairs(out)
     calm = [item for item, why in dropped if "'02'" in why]
     assert sorted(calm) == sorted(f"ravdess_{n}" for n in expected["names"]
                                   if n.split("-")[2] == "02")
@@ -48,21 +42,17 @@ def test_ravdess_small(tmp_path, placement):
 
 
 def test_ravdess_song_files_dropped(tmp_path):
-    root = tmp_path / "ravdess"
-    expected = fake.build(root, np.random.default_rng(3), placement="zenodo_dir", with_song=True)
-    out = tmp_path / "out"
-    summary = corpora.prepare_corpus("ravdess", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "ravdess", 3,
+                                               placement="zenodo_dir", with_song=True)
     assert summary["utterances"] == 104
-    dropped = [line.split("\t") for line in (out / "dropped.txt").read_text().splitlines()]
+    dropped = dropped_pairs(out)
     song = sorted(item for item, why in dropped if "not audio-only speech" in why)
     assert song == sorted(expected["dropped_paths"]) and len(song) == 3
 
 
 def test_ravdess_full_counts(tmp_path):
-    root = tmp_path / "ravdess"
-    fake.build(root, np.random.default_rng(1), full=True, empty_audio=True, placement="emobox")
-    out = tmp_path / "out"
-    summary = corpora.prepare_corpus("ravdess", root, out, with_hours=False)
+    _, _, summary = build_and_prepare(fake, tmp_path / "ravdess", 1, full=True,
+                                      placement="emobox")
     assert summary["utterances"] == 1248 == summary["paper_utterances"]
     assert summary["classes"] == {"neutral": 96, "happy": 192, "sad": 192, "angry": 192,
                                   "surprised": 192, "fear": 192, "disgust": 192}
@@ -73,5 +63,4 @@ def test_ravdess_full_counts(tmp_path):
 
 def test_ravdess_missing_layout(tmp_path):
     (tmp_path / "ravdess" / "Actor_01").mkdir(parents=True)
-    with pytest.raises(CorpusError, match="Actor_NN/03-01"):
-        corpora.prepare_corpus("ravdess", tmp_path / "ravdess", tmp_path / "out")
+    prepare_fails("ravdess", tmp_path / "ravdess", "Actor_NN/03-01")

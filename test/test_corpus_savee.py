@@ -4,17 +4,13 @@ import numpy as np
 import pytest
 
 from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import savee as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_pairs, prepare_fails, read_kaldi
 
 
 @pytest.mark.parametrize("layout", fake.LAYOUTS)
 def test_savee_small(tmp_path, layout):
-    root = tmp_path / "savee"
-    expected = fake.build(root, np.random.default_rng(0), layout=layout)
-    out = tmp_path / "data" / "savee"
-    summary = corpora.prepare_corpus("savee", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "savee", layout=layout)
     # 4 speakers x (4 neutral + 6 x 2)
     assert summary["utterances"] == expected["utterances"] == 64
     assert summary["classes"] == expected["classes"] == {
@@ -41,7 +37,7 @@ def test_savee_small(tmp_path, layout):
     assert set(spk.values()) == {"savee_DC", "savee_JE", "savee_JK", "savee_KL"}
     assert read_kaldi(out, "utt2session") == spk  # leave-one-speaker-out folds
     assert not (out / "text").exists() and not (out / "utt2split").exists()
-    dropped = [line.split("\t") for line in (out / "dropped.txt").read_text().splitlines()]
+    dropped = dropped_pairs(out)
     assert sorted(item for item, _ in dropped) == sorted(expected["dropped_paths"])
     assert all(why.startswith("duplicate") for _, why in dropped)
     if layout == "nested_dup":
@@ -58,16 +54,14 @@ def test_savee_stray_files(tmp_path):
     out = tmp_path / "out"
     summary = corpora.prepare_corpus("savee", root, out, with_hours=False)
     assert summary["utterances"] == 64
-    reasons = sorted(line.split("\t")[1] for line in (out / "dropped.txt").read_text().splitlines())
+    reasons = sorted(reason for _, reason in dropped_pairs(out))
     assert len(reasons) == 2
     assert "does not match" in reasons[0] and "not in a speaker folder" in reasons[1]
 
 
 @pytest.mark.parametrize("layout", ["official", "flat"])
 def test_savee_full_counts(tmp_path, layout):
-    root = tmp_path / "savee"
-    fake.build(root, np.random.default_rng(1), full=True, empty_audio=True, layout=layout)
-    summary = corpora.prepare_corpus("savee", root, tmp_path / "out", with_hours=False)
+    _, _, summary = build_and_prepare(fake, tmp_path / "savee", 1, full=True, layout=layout)
     assert summary["utterances"] == 480 == summary["paper_utterances"]
     assert summary["classes"] == {"neutral": 120, "happy": 60, "sad": 60, "angry": 60,
                                   "surprised": 60, "fear": 60, "disgust": 60}
@@ -77,5 +71,4 @@ def test_savee_full_counts(tmp_path, layout):
 
 def test_savee_missing_layout(tmp_path):
     (tmp_path / "savee" / "AudioData").mkdir(parents=True)
-    with pytest.raises(CorpusError, match="AudioData/<SPK>"):
-        corpora.prepare_corpus("savee", tmp_path / "savee", tmp_path / "out")
+    prepare_fails("savee", tmp_path / "savee", "AudioData/<SPK>")

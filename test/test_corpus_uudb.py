@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 
 from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import uudb as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_pairs, prepare_fails, read_kaldi
 
 
 def _vad(values):
@@ -20,11 +19,8 @@ def _vad(values):
     ("UUDB/UUDB", False, "euc_jp"),
 ])
 def test_uudb_small(tmp_path, nest, list_ext, encoding):
-    root = tmp_path / "uudb"
-    expected = fake.build(root, np.random.default_rng(0), nest=nest, list_ext=list_ext,
-                          encoding=encoding)
-    out = tmp_path / "data"
-    summary = corpora.prepare_corpus("uudb", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "uudb", nest=nest,
+                                               list_ext=list_ext, encoding=encoding)
     # C001: 7 in the XML - 1 without ratings - 1 without wav; C002: 5; C011: 4
     assert summary["utterances"] == expected["utterances"] == 14
     assert summary["with_category"] == 0 and summary["classes"] == {}
@@ -51,8 +47,7 @@ def test_uudb_small(tmp_path, nest, list_ext, encoding):
         assert vad[utt] == _vad(values), utt
     # the C001 .para says 1 1 1 for everything: the XML wins
     assert all(v != _vad((0.0, 0.0, 0.0)) for k, v in vad.items() if "C001" in k)
-    dropped = dict(line.split("\t", 1)
-                   for line in (out / "dropped.txt").read_text().splitlines())
+    dropped = dict(dropped_pairs(out))
     assert len(dropped) == len(expected["dropped"]) == 3
     for item, reason in expected["dropped"].items():
         assert dropped[item].startswith(reason), (item, dropped[item])
@@ -85,20 +80,18 @@ def test_uudb_exact_means(tmp_path):
 
 
 def test_uudb_full_counts(fast_tmp):
-    root = fast_tmp / "uudb"
-    expected = fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
-    summary = corpora.prepare_corpus("uudb", root, fast_tmp / "out", with_hours=False)
+    expected, out, summary = build_and_prepare(fake, fast_tmp / "uudb", 1, full=True)
     assert summary["utterances"] == 4840 == summary["paper_utterances"]
     # 27 sessions in 7 groups, recorded by 7 speaker pairs = the paper's 14 speakers
     assert summary["speakers"] == 14 == int(summary["paper_speakers"])
     assert summary["sessions"] == 27 == len(fake.FULL_SESSIONS)
     assert summary["with_dimensions"] == 4840 and summary["with_category"] == 0
     assert summary["dropped"] == 0
-    spk = read_kaldi(fast_tmp / "out", "utt2spk")
+    spk = read_kaldi(out, "utt2spk")
     assert spk == expected["spk"]
     assert sorted(set(spk.values())) == [f"uudb_C0{g}{ch}" for g in range(7) for ch in "LR"]
     # every speaker spans all the sessions of their group
-    sess = read_kaldi(fast_tmp / "out", "utt2session")
+    sess = read_kaldi(out, "utt2session")
     by_spk = {}
     for u, s in spk.items():
         by_spk.setdefault(s, set()).add(sess[u])
@@ -114,23 +107,17 @@ def test_uudb_bad_inputs(tmp_path):
     xml = base / "Sessions" / "C001" / "C001.xml"
     good = xml.read_bytes()
     xml.write_bytes(good.replace(b'Pleasantness="', b'Pleasantness="9', 1))
-    with pytest.raises(CorpusError, match=r"C001\.xml: utterance 001 .*outside"):
-        corpora.prepare_corpus("uudb", root, tmp_path / "out")
+    prepare_fails("uudb", root, r"C001\.xml: utterance 001 .*outside")
     xml.write_bytes(good[:-30])
-    with pytest.raises(CorpusError, match=r"C001\.xml: unparseable XML"):
-        corpora.prepare_corpus("uudb", root, tmp_path / "out")
+    prepare_fails("uudb", root, r"C001\.xml: unparseable XML")
     xml.write_bytes(good)
     para = base / "var" / "C002" / "C002.para"
     para.write_text("\n".join(para.read_text().splitlines()[:-1]) + "\n")
-    with pytest.raises(CorpusError, match=r"C002\.para: 4 rating lines but .*C002\.list "
-                                          r"lists 5"):
-        corpora.prepare_corpus("uudb", root, tmp_path / "out")
+    prepare_fails("uudb", root, r"C002\.para: 4 rating lines but .*C002\.list lists 5")
 
 
 def test_uudb_missing_layout(tmp_path):
     (tmp_path / "x" / "UUDB" / "doc").mkdir(parents=True)
-    with pytest.raises(CorpusError, match="UUDB/Sessions or UUDB/var"):
-        corpora.prepare_corpus("uudb", tmp_path / "x", tmp_path / "out")
+    prepare_fails("uudb", tmp_path / "x", "UUDB/Sessions or UUDB/var")
     (tmp_path / "x" / "UUDB" / "Sessions" / "C001").mkdir(parents=True)
-    with pytest.raises(CorpusError, match=r"UUDB/var is missing"):
-        corpora.prepare_corpus("uudb", tmp_path / "x", tmp_path / "out")
+    prepare_fails("uudb", tmp_path / "x", r"UUDB/var is missing")

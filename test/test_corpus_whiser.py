@@ -5,19 +5,15 @@ import shutil
 import numpy as np
 import pytest
 
-from espnet2_punser import corpora
-from espnet2_punser.corpora.base import CorpusError
 from fake_corpora import whiser as fake
-from fake_corpora.common import read_kaldi
+from fake_corpora.common import build_and_prepare, dropped_lines, prepare_fails, read_kaldi
 
 
 @pytest.mark.parametrize("layout,with_csv", [
     ("github", True), ("hf", True), ("nested", True), ("github", False)])
 def test_whiser_small(tmp_path, layout, with_csv):
-    root = tmp_path / "whiser"
-    expected = fake.build(root, np.random.default_rng(0), layout=layout, with_csv=with_csv)
-    out = tmp_path / "data" / "whiser"
-    summary = corpora.prepare_corpus("whiser", root, out)
+    expected, out, summary = build_and_prepare(fake, tmp_path / "whiser", layout=layout,
+                                               with_csv=with_csv)
     assert summary["utterances"] == expected["utterances"] == 12
     assert summary["with_dimensions"] == 12  # C/O/X kept for V/A/D
     assert summary["classes"] == expected["classes"] == {
@@ -44,7 +40,7 @@ def test_whiser_small(tmp_path, layout, with_csv):
     assert summary["speakers"] == expected["speakers"] == 8
     assert read_kaldi(out, "utt2session") == spk
     assert not (out / "utt2split").exists() and not (out / "text").exists()
-    dropped = (out / "dropped.txt").read_text().splitlines()
+    dropped = dropped_lines(out)
     assert len(dropped) == 6
     assert "whiser_rmn_e465b_8.1-2_2144\tcategory code 'C' is not one of the 8 classes; " \
         "kept for its V/A/D only" in dropped
@@ -59,9 +55,7 @@ def test_whiser_small(tmp_path, layout, with_csv):
 
 
 def test_whiser_full_counts(tmp_path):
-    root = tmp_path / "whiser"
-    expected = fake.build(root, np.random.default_rng(1), full=True, empty_audio=True)
-    summary = corpora.prepare_corpus("whiser", root, tmp_path / "out", with_hours=False)
+    expected, _, summary = build_and_prepare(fake, tmp_path / "whiser", 1, full=True)
     assert summary["utterances"] == 5427 == summary["paper_utterances"]
     assert summary["with_dimensions"] == 5427
     assert summary["with_category"] == 4454
@@ -79,23 +73,18 @@ def test_whiser_bad_inputs(tmp_path):
     good = csv.read_text()
     csv.write_text(good.replace("006-040.1-2_13.wav,H,4.2,4.8,5.0,Unknown,Unknown,NA",
                                 "006-040.1-2_13.wav,H,4.2,4.8,Unknown,Unknown,NA"))
-    with pytest.raises(CorpusError, match=r"labels_consensus\.csv:5: 7 fields"):
-        corpora.prepare_corpus("whiser", root, tmp_path / "out")
+    prepare_fails("whiser", root, r"labels_consensus\.csv:5: 7 fields")
     csv.write_text(good.replace("006-040.1-2_13.wav,H,4.2,", "006-040.1-2_13.wav,H,high,"))
-    with pytest.raises(CorpusError, match=r"labels_consensus\.csv:5: 'high' is not a number"):
-        corpora.prepare_corpus("whiser", root, tmp_path / "out")
+    prepare_fails("whiser", root, r"labels_consensus\.csv:5: 'high' is not a number")
     # only labels.txt, with a malformed summary line
     csv.unlink()
     txt = root / "Labels" / "labels.txt"
     txt.write_text(txt.read_text().replace("006-040.1-2_13.wav; H; A:4.200000;",
                                            "006-040.1-2_13.wav; H; A=4.200000;"))
-    with pytest.raises(CorpusError, match=r"labels\.txt:\d+: malformed summary line"):
-        corpora.prepare_corpus("whiser", root, tmp_path / "out")
+    prepare_fails("whiser", root, r"labels\.txt:\d+: malformed summary line")
     # the zip was not extracted
     shutil.rmtree(root / "Annotation_wav_files")
     (root / "Annotation_wav_files.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
-    with pytest.raises(CorpusError, match="extract Annotation_wav_files.zip"):
-        corpora.prepare_corpus("whiser", root, tmp_path / "out")
+    prepare_fails("whiser", root, "extract Annotation_wav_files.zip")
     shutil.rmtree(root / "Labels")
-    with pytest.raises(CorpusError, match="labels_consensus.csv"):
-        corpora.prepare_corpus("whiser", root, tmp_path / "out")
+    prepare_fails("whiser", root, "labels_consensus.csv")

@@ -19,7 +19,7 @@ from espnet2_punser.audio import read_audio
 from espnet2_punser.bin import predict
 from espnet2_punser.inference import Speech2Emotion
 from espnet2_punser.labels import EMOTIONS
-from fake_corpora.common import write_mp4
+from fake_corpora.common import encode_av, write_mp4
 from test_inference import tone, write_random_model
 
 FS = 16000
@@ -40,19 +40,7 @@ def _model_args(model):
 
 
 def write_mp3(path: Path, x: np.ndarray, fs: int) -> Path:
-    import av
-
-    with av.open(str(path), mode="w", format="mp3") as out:
-        stream = out.add_stream("libmp3lame", rate=fs, layout="mono")
-        for a in range(0, x.size, 1152):
-            frame = av.AudioFrame.from_ndarray(x[None, a:a + 1152].astype(np.float32),
-                                               format="fltp", layout="mono")
-            frame.sample_rate = fs
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
+    return encode_av(path, x[None], fs, "mp3", "libmp3lame", 1152)
 
 
 def png_size(path: Path):

@@ -5,14 +5,13 @@ made by :func:`espnet2_punser.protocols.make_folds` and checked here independent
 import importlib
 from collections import Counter
 
-import numpy as np
 import pytest
 
-from espnet2_punser import corpora
 from espnet2_punser.corpora.base import load_labels
 from espnet2_punser.datadir import read_map, training_labels
 from espnet2_punser.labels import EMOTION_INDEX
 from espnet2_punser.protocols import eligible, load_protocols, make_folds
+from fake_corpora.common import build_and_prepare
 
 EVAL = ["iemocap", "msp_improv", "meld", "uudb", "savee", "emodb"]
 # corpus -> {protocol: fold unit} as section III-A asks
@@ -33,11 +32,9 @@ def prepared(tmp_path_factory):
 
     def get(name):
         if name not in cache:
-            base = tmp_path_factory.mktemp(name)
             fake = importlib.import_module(f"fake_corpora.{name}")
-            fake.build(base / "root", np.random.default_rng(0))
-            corpora.prepare_corpus(name, base / "root", base / "data", with_hours=False)
-            cache[name] = base / "data"
+            root = tmp_path_factory.mktemp(name) / "root"
+            cache[name] = build_and_prepare(fake, root, with_hours=False).out
         return cache[name]
 
     return get
@@ -156,10 +153,8 @@ def test_iemocap_cat4_full_size(fast_tmp):
     """At the real size: 5 folds, 5,531 utterances, per session the EmoBox counts."""
     from fake_corpora import iemocap as fake
 
-    expected = fake.build(fast_tmp / "root", np.random.default_rng(1), full=True,
-                          empty_audio=True)
-    corpora.prepare_corpus("iemocap", fast_tmp / "root", fast_tmp / "data", with_hours=False)
-    p, m, folds = _folds(fast_tmp / "data", "iemocap", "cat4")
+    expected, out, _ = build_and_prepare(fake, fast_tmp / "root", 1, full=True)
+    p, m, folds = _folds(out, "iemocap", "cat4")
     assert len(folds) == 5
     assert {f.name: len(f.test) for f in folds} == {
         f"iemocap_Ses0{s}": n for s, n in fake.SESSION_4CLASS.items()}
@@ -168,5 +163,5 @@ def test_iemocap_cat4_full_size(fast_tmp):
         assert len(f.train) + len(f.valid) + len(f.test) == 5531
         train = {m["session"][u] for u in f.train + f.valid}
         assert f.name not in train and len(train) == 4
-    _, _, main = _folds(fast_tmp / "data", "iemocap", "main")
+    _, _, main = _folds(out, "iemocap", "main")
     assert len(main) == 5 and sum(len(f.test) for f in main) == 10039

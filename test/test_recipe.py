@@ -77,6 +77,7 @@ def test_stage5_on_fresh_checkout_names_stage4(tmp_path):
     r = run_recipe(recipe, "--stage", "5")
     assert r.returncode != 0
     assert "stage 4 (pretrain) has not completed" in r.stderr
+    assert "--stage 1 --stop_stage 4" in r.stderr  # where to start
     assert not (recipe / "dump").exists()
 
 

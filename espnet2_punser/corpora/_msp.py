@@ -4,6 +4,8 @@
   file of that name under the root (so a root one level above the release also works).
 - :func:`index_audio`: every audio file under some folders, by file name, without
   opening one (``._*`` macOS resource forks skipped).
+- :class:`LabelledAudio`: the label rows' audio files, each once, with every copy,
+  repeated row, missing and unlabelled file recorded in ``dropped.txt``.
 - :func:`read_consensus_csv`: the 8-column ``labels_consensus.csv`` of MSP-Podcast and
   WHiSER (``FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set``).
 - :func:`read_summary_blocks`: the ``labels.txt`` / ``Evaluation.txt`` block format
@@ -23,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from espnet2_punser.corpora.base import CorpusError, LabelConfig
+from espnet2_punser.corpora._files import entries, levels
+from espnet2_punser.corpora.base import CorpusData, CorpusError, LabelConfig
 
 CONSENSUS_COLUMNS = ("FileName", "EmoClass", "EmoAct", "EmoVal", "EmoDom", "SpkrID", "Gender",
                      "Split_Set")
@@ -47,28 +50,11 @@ def find_file(root: Path, relpaths: Sequence[str], names: Sequence[str],
         if p.is_file():
             return p
     wanted = [n.lower() for n in names]
-    level = [root]
-    for _ in range(max_depth + 1):
-        found: List[Tuple[int, str, Path]] = []
-        nxt: List[Path] = []
-        for d in level:
-            try:
-                entries = sorted(os.scandir(d), key=lambda e: e.name)
-            except OSError:
-                continue
-            for e in entries:
-                if e.name.startswith("._") or e.name.startswith("."):
-                    continue
-                if e.is_dir():
-                    if e.name.lower() not in _SKIP_DIRS:
-                        nxt.append(Path(e.path))
-                elif e.name.lower() in wanted:
-                    found.append((wanted.index(e.name.lower()), e.path, Path(e.path)))
+    for level in levels(root, lambda e: e.name.lower() not in _SKIP_DIRS, max_depth):
+        found = sorted((wanted.index(e.name.lower()), e.path) for e in level
+                       if not e.is_dir() and e.name.lower() in wanted)
         if found:
-            return sorted(found)[0][2]
-        level = nxt
-        if not level:
-            break
+            return Path(found[0][1])
     return None
 
 
@@ -90,15 +76,9 @@ def index_audio(dirs: Iterable[Path], suffixes: Sequence[str] = (".wav",),
         if d in visited:
             return
         visited.add(d)
-        try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
-        except OSError:
-            return
         subdirs = []
-        for e in entries:
+        for e in entries(d):  # ._* resource forks, hidden files and folders left out
             name = e.name
-            if name.startswith("."):
-                continue  # ._* resource forks, hidden files and folders
             if e.is_dir():
                 if name.lower() != "__macosx":
                     subdirs.append(os.path.realpath(e.path) if e.is_symlink() else e.path)
@@ -118,6 +98,43 @@ def index_audio(dirs: Iterable[Path], suffixes: Sequence[str] = (".wav",),
         if Path(top).is_dir():
             walk(os.path.realpath(top))
     return out, dups
+
+
+class LabelledAudio:
+    """The audio files that label rows name, each once, for one corpus.
+
+    Made from :func:`index_audio`'s ``(audio, dups)``: the copies are recorded in ``data``
+    at once. :meth:`utt_id` takes the rows in order; :meth:`drop_unlabelled` records the
+    audio files no row names. ``searched`` says where audio was looked for (``under
+    <root>``); ``repeat`` names a repeated row in ``dropped.txt``.
+    """
+
+    def __init__(self, data: CorpusData, audio: Dict[str, str], dups: List[str], corpus: str,
+                 searched: str, repeat: str = "duplicate row"):
+        self.data, self.audio, self.corpus = data, audio, corpus
+        self.searched, self.repeat = searched, repeat
+        self.seen: Dict[str, str] = {}  # wav name -> where its row is ("line 12")
+        for path in dups:
+            data.drop(path, "duplicate audio file name (another copy is used)")
+
+    def utt_id(self, item: str, wav: str, first: str) -> Optional[str]:
+        """The utterance id ``<corpus>_<wav stem>`` of the row ``item`` (``file:line:
+        name``, found at ``first``) naming ``wav``; ``None`` (recorded in ``data``) for
+        a repeat of an earlier row or a file not in the audio index."""
+        if wav in self.seen:
+            self.data.drop(item, f"{self.repeat} (first at {self.seen[wav]})")
+            return None
+        self.seen[wav] = first
+        utt_id = f"{self.corpus}_{sanitize(wav[:-4])}"
+        if wav not in self.audio:
+            self.data.drop(utt_id, f"audio file {wav} not found {self.searched}")
+            return None
+        return utt_id
+
+    def drop_unlabelled(self, named: Iterable[str], why: str) -> None:
+        """Record every audio file not in ``named`` (file names), in name order."""
+        for name in sorted(set(self.audio) - set(named)):
+            self.data.drop(self.audio[name], why)
 
 
 @dataclass

@@ -43,16 +43,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from espnet2_punser.corpora._files import (
-    Resolver,
-    depth,
-    group_by,
-    keep_one,
-    safe_id,
-    show,
-    walk_files,
-)
-from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig, Utterance
+from espnet2_punser.corpora._files import add_files, depth, pick_files, safe_id, walk_files
+from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig
 
 INFO = CorpusInfo(
     name="asvp_esd",
@@ -80,48 +72,42 @@ def part_of(path: Path) -> str:
     return "bonus" if path.parent.parent.name.lower() == "bonus" else "audio"
 
 
+def actor_folder(path: Path) -> str:
+    """``<N>`` of the ``actor_<N>`` folder holding ``path``: the speaker."""
+    return ACTOR_DIR_RE.match(path.parent.name)["n"]
+
+
+def _key(path: Path):
+    """(utterance key ``<part>_<name>``, None), or (None, why the file is dropped)."""
+    if not ACTOR_DIR_RE.match(path.parent.name):
+        return None, "not in an actor_<N> folder (Audio/actor_<N>/ or Bonus/actor_<N>/)"
+    if not FILE_RE.match(path.stem) or path.stem.count("-") < 5:
+        return None, ("file name does not match the ASVP-ESD pattern "
+                      "03-VV-EE-II-SS-AA[-...].wav (at least 6 fields)")
+    return f"{part_of(path)}_{safe_id(path.stem)}", None
+
+
+def _describe(key: str, path: Path):
+    """(actor folder, emotion code, no text) of a kept file."""
+    return actor_folder(path), FILE_RE.match(path.stem)["emo"], None
+
+
 def prepare(root: Path, labels: LabelConfig) -> CorpusData:
     root = Path(root)
     data = CorpusData()
-    candidates = []
-    for path in walk_files(root, (".wav",)):
-        if not ACTOR_DIR_RE.match(path.parent.name):
-            data.drop(show(path), "not in an actor_<N> folder "
-                      "(Audio/actor_<N>/ or Bonus/actor_<N>/)")
-            continue
-        if not FILE_RE.match(path.stem) or path.stem.count("-") < 5:
-            data.drop(show(path), "file name does not match the ASVP-ESD pattern "
-                      "03-VV-EE-II-SS-AA[-...].wav (at least 6 fields)")
-            continue
-        candidates.append((f"{part_of(path)}_{safe_id(path.stem)}", path))
-    if not candidates:
+    kept = pick_files(data, walk_files(root, (".wav",)), _key, rank=lambda p: (depth(p, root),))
+    if not kept:
         raise CorpusError(f"ASVP-ESD: no Audio/actor_<N>/*.wav nor Bonus/actor_<N>/*.wav "
                           f"(ASVP-ESD-Update/...) under {root}")
-    kept = keep_one(group_by(candidates), data,
-                    rank=lambda p: (depth(p, root),))
+    add_files(data, labels, "asvp_esd", kept, _describe)
     mismatched = 0
     folders = {"audio": set(), "bonus": set()}
-    resolve = Resolver(data)
-    for key, path in sorted(kept.items()):
-        m = FILE_RE.match(path.stem)
-        folder = ACTOR_DIR_RE.match(path.parent.name)["n"]
+    for path in kept.values():
+        folder = actor_folder(path)
         folders[part_of(path)].add(folder)
         actor = path.stem.split("-")[5]
         if not actor.isdigit() or int(actor) != int(folder):
             mismatched += 1
-        wav = resolve(path)
-        if wav is None:
-            continue
-        cat, why = labels.category(m["emo"])
-        utt = Utterance(
-            utt_id=f"asvp_esd_{key}",
-            path=wav,
-            speaker=f"asvp_esd_{folder}",
-            session=f"asvp_esd_{folder}",
-            category=cat,
-            code=m["emo"],
-        )
-        data.add(utt, why)
     parts = Counter(k.split("_", 1)[0] for k in kept)
     data.notes.append(f"files: Audio {parts['audio']:,}, Bonus {parts['bonus']:,}")
     if mismatched:

@@ -31,8 +31,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from espnet2_punser.corpora._files import Resolver, depth, group_by, keep_one, show, walk_files
-from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig, Utterance
+from espnet2_punser.corpora._files import add_files, depth, pick_files, walk_files
+from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig
 
 INFO = CorpusInfo(
     name="cafe",
@@ -61,6 +61,19 @@ SENTENCES = {
 }
 
 
+def _key(path: Path):
+    """(utterance key, None), or (None, why the file is dropped)."""
+    if not FILE_RE.match(path.stem):
+        return None, "file name does not match the CaFE pattern NN-E-I-S.wav"
+    return path.stem, None
+
+
+def _describe(stem: str, path: Path):
+    """(actor, emotion letter, sentence text) of a kept file."""
+    m = FILE_RE.match(stem)
+    return m["actor"], m["emo"], SENTENCES.get(m["sentence"])
+
+
 def _duplicate(other: Path, kept: Path) -> str:
     if other.suffix.lower() != kept.suffix.lower():
         return f"duplicate: the {kept.suffix.lower()} file of the same id is kept"
@@ -70,34 +83,10 @@ def _duplicate(other: Path, kept: Path) -> str:
 def prepare(root: Path, labels: LabelConfig) -> CorpusData:
     root = Path(root)
     data = CorpusData()
-    candidates = []
-    for path in walk_files(root, EXTS):
-        m = FILE_RE.match(path.stem)
-        if not m:
-            data.drop(show(path), "file name does not match the CaFE pattern NN-E-I-S.wav")
-            continue
-        candidates.append((path.stem, path))
-    if not candidates:
+    kept = pick_files(data, walk_files(root, EXTS), _key, why=_duplicate,
+                      rank=lambda p: (p.suffix.lower() != ".wav", depth(p, root)))
+    if not kept:
         raise CorpusError(f"CaFE: no NN-E-I-S.wav (or .aiff) file under {root} "
                           "(expected <emotion>/<Faible|Fort>/01-C-1-1.wav and Neutre/01-N-1-1.wav)")
-    kept = keep_one(
-        group_by(candidates), data, why=_duplicate,
-        rank=lambda p: (p.suffix.lower() != ".wav", depth(p, root)))
-    resolve = Resolver(data)
-    for stem, path in sorted(kept.items()):
-        m = FILE_RE.match(stem)
-        wav = resolve(path)
-        if wav is None:
-            continue
-        cat, why = labels.category(m["emo"])
-        utt = Utterance(
-            utt_id=f"cafe_{stem}",
-            path=wav,
-            speaker=f"cafe_{m['actor']}",
-            session=f"cafe_{m['actor']}",
-            category=cat,
-            text=SENTENCES.get(m["sentence"]),
-            code=m["emo"],
-        )
-        data.add(utt, why)
+    add_files(data, labels, "cafe", kept, _describe)
     return data

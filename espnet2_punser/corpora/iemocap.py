@@ -48,11 +48,11 @@ prepared, with a note) rather than failing.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from espnet2_punser.corpora._files import levels
 from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig, Utterance
 
 INFO = CorpusInfo(
@@ -93,25 +93,13 @@ def _find_sessions(root: Path, max_depth: int = 2) -> Dict[int, Path]:
     """``Session{n}`` folders holding ``dialog/EmoEvaluation``, at ``root`` or up to
     ``max_depth`` levels below it (the shallowest wins)."""
     found: Dict[int, Path] = {}
-    level = [root]
-    for _ in range(max_depth + 1):
-        nxt = []
-        for d in level:
-            try:
-                entries = sorted(os.scandir(d), key=lambda e: e.name)
-            except OSError:
-                continue
-            for e in entries:
-                if e.name.startswith(".") or not e.is_dir():
-                    continue
-                m = SESSION_DIR_RE.match(e.name)
-                if m and (Path(e.path) / "dialog" / "EmoEvaluation").is_dir():
-                    found.setdefault(int(m.group(1)), Path(e.path))
-                elif not m:
-                    nxt.append(Path(e.path))
+    for level in levels(root, lambda e: not SESSION_DIR_RE.match(e.name), max_depth):
+        for e in level:
+            m = SESSION_DIR_RE.match(e.name)
+            if m and e.is_dir() and (Path(e.path) / "dialog" / "EmoEvaluation").is_dir():
+                found.setdefault(int(m.group(1)), Path(e.path))
         if found:
-            return found
-        level = nxt
+            break
     return found
 
 

@@ -30,8 +30,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from espnet2_punser.corpora._files import Resolver, depth, group_by, keep_one, show, walk_files
-from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig, Utterance
+from espnet2_punser.corpora._files import add_files, depth, pick_files, walk_files
+from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig
 
 INFO = CorpusInfo(
     name="jtes",
@@ -52,41 +52,31 @@ FILE_RE = re.compile(r"^(?P<spk>[fm]\d{2})_(?P<emo>[a-z]{3})_(?P<sent>\d{2})$")
 EMOTION_DIRS = ("neu", "joy", "sad", "ang")
 
 
+def _key(path: Path):
+    """(utterance key, None), or (None, why the file is dropped)."""
+    m = FILE_RE.match(path.stem)
+    if not m:
+        return None, "file name does not match the JTES pattern <spk>_<emo>_<NN>.wav"
+    folder = path.parent.name.lower()
+    if folder in EMOTION_DIRS and folder != m["emo"]:
+        return None, f"the folder says {folder!r}, the file name {m['emo']!r}"
+    return path.stem, None
+
+
+def _describe(stem: str, path: Path):
+    """(speaker, emotion code, no text) of a kept file."""
+    m = FILE_RE.match(stem)
+    return m["spk"], m["emo"], None
+
+
 def prepare(root: Path, labels: LabelConfig) -> CorpusData:
     root = Path(root)
     data = CorpusData()
-    candidates = []
-    for path in walk_files(root, (".wav",)):
-        m = FILE_RE.match(path.stem)
-        if not m:
-            data.drop(show(path), "file name does not match the JTES pattern "
-                      "<spk>_<emo>_<NN>.wav")
-            continue
-        folder = path.parent.name.lower()
-        if folder in EMOTION_DIRS and folder != m["emo"]:
-            data.drop(show(path), f"the folder says {folder!r}, the file name {m['emo']!r}")
-            continue
-        candidates.append((path.stem, path))
-    if not candidates:
+    kept = pick_files(
+        data, walk_files(root, (".wav",)), _key,
+        rank=lambda p: ("wav" not in (x.lower() for x in p.parts[:-1]), depth(p, root)))
+    if not kept:
         raise CorpusError(f"JTES: no wav/<spk>/<emo>/<spk>_<emo>_<NN>.wav "
                           f"(e.g. jtes_v1.1/wav/f01/ang/f01_ang_01.wav) under {root}")
-    kept = keep_one(
-        group_by(candidates), data,
-        rank=lambda p: ("wav" not in (x.lower() for x in p.parts[:-1]), depth(p, root)))
-    resolve = Resolver(data)
-    for stem, path in sorted(kept.items()):
-        m = FILE_RE.match(stem)
-        wav = resolve(path)
-        if wav is None:
-            continue
-        cat, why = labels.category(m["emo"])
-        utt = Utterance(
-            utt_id=f"jtes_{stem}",
-            path=wav,
-            speaker=f"jtes_{m['spk']}",
-            session=f"jtes_{m['spk']}",
-            category=cat,
-            code=m["emo"],
-        )
-        data.add(utt, why)
+    add_files(data, labels, "jtes", kept, _describe)
     return data

@@ -54,6 +54,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from espnet2_punser.corpora._files import levels
 from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig, Utterance
 
 INFO = CorpusInfo(
@@ -98,25 +99,13 @@ def _locate(root: Path) -> Tuple[Dict[str, List[Path]], Dict[str, List[Path]]]:
     dirs: Dict[str, List[Path]] = defaultdict(list)
     csv_split = {v: k for k, v in CSV_NAMES.items()}
     dir_split = {v: k for k, v in CLIP_DIRS.items()}
-    level = [(root, 0)]
-    while level:
-        nxt = []
-        for d, depth in level:
-            try:
-                entries = sorted(os.scandir(d), key=lambda e: e.name)
-            except OSError:
-                continue
-            for e in entries:
-                if e.name.startswith("."):
-                    continue
-                if e.is_dir():
-                    if e.name in dir_split:
-                        dirs[dir_split[e.name]].append(Path(e.path))
-                    elif depth < MAX_DEPTH:
-                        nxt.append((Path(e.path), depth + 1))
-                elif e.name in csv_split and e.is_file():
-                    csvs[csv_split[e.name]].append(Path(e.path))
-        level = nxt
+    for level in levels(root, lambda e: e.name not in dir_split, MAX_DEPTH):
+        for e in level:
+            if e.is_dir():
+                if e.name in dir_split:
+                    dirs[dir_split[e.name]].append(Path(e.path))
+            elif e.name in csv_split and e.is_file():
+                csvs[csv_split[e.name]].append(Path(e.path))
     return csvs, dirs
 
 

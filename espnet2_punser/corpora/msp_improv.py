@@ -94,9 +94,8 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
                           "('UTD-IMPROV-<id>.avi; <code>; A:x; V:x; D:x; N:x;')")
 
     data = CorpusData()
-    for path in dups:
-        data.drop(path, "duplicate audio file name (another copy is used)")
-    seen = {}
+    files = _msp.LabelledAudio(data, audio, dups, "msp_improv", searched=f"under {root}",
+                               repeat="repeated summary line")
     nan_vad = 0
     for s in summaries:
         where = f"{label_path}:{s.line}"
@@ -105,15 +104,9 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
             data.drop(f"{where}: {s.name}", "clip name is not of the form "
                       "UTD-IMPROV-S<nn><E>-<F|M><nn>-<C>-<turn>.avi")
             continue
-        clip = m["id"].upper()
-        wav = f"MSP-IMPROV-{clip}.wav"
-        if clip in seen:
-            data.drop(f"{where}: {s.name}", f"repeated summary line (first at line {seen[clip]})")
-            continue
-        seen[clip] = s.line
-        utt_id = f"msp_improv_{_msp.sanitize(wav[:-4])}"
-        if wav not in audio:
-            data.drop(utt_id, f"audio file {wav} not found under {root}")
+        wav = f"MSP-IMPROV-{m['id'].upper()}.wav"
+        utt_id = files.utt_id(f"{where}: {s.name}", wav, f"line {s.line}")
+        if utt_id is None:
             continue
         session = int(m["session"])
         speaker = f"msp_improv_{m['gender'].upper()}{session:02d}"
@@ -135,10 +128,9 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
             else:
                 why = f"{why or 'no category code'}; and its A/V/D has NaN"
         data.add(utt, why)
-    for name in sorted(set(audio) - {f"MSP-IMPROV-{c}.wav" for c in seen}):
-        data.drop(audio[name], f"audio file has no summary line in {label_path.name}")
-    with_audio = sum(1 for c in seen if f"MSP-IMPROV-{c}.wav" in audio)
-    data.notes.append(f"{label_path.name}: {len(summaries):,} summary lines, {len(seen):,} "
+    files.drop_unlabelled(files.seen, f"audio file has no summary line in {label_path.name}")
+    with_audio = sum(1 for wav in files.seen if wav in audio)
+    data.notes.append(f"{label_path.name}: {len(summaries):,} summary lines, {len(files.seen):,} "
                       f"clips, {with_audio:,} with audio (paper Table I: 8,386; corpora.md: "
                       f"8,438 lines)")
     if nan_vad:

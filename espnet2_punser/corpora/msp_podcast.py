@@ -113,10 +113,9 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
     transcripts = set(os.listdir(trans_dir)) if trans_dir.is_dir() else set()
 
     data = CorpusData()
-    for path in dups:
-        data.drop(path, "duplicate audio file name (another copy is used)")
+    files = _msp.LabelledAudio(data, audio, dups, "msp_podcast",
+                               searched=f"in {', '.join(d.name for d in dirs)}/")
     other_splits: Counter = Counter()
-    seen = {}
     labelled = set()
     for row in rows:
         where = f"{csv_path}:{row.line}"
@@ -129,15 +128,10 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
         if not m:
             data.drop(f"{where}: {row.file}", "file name does not match the MSP-Podcast pattern")
             continue
-        if name in seen:
-            data.drop(f"{where}: {row.file}", f"duplicate row (first at line {seen[name]})")
+        utt_id = files.utt_id(f"{where}: {row.file}", name, f"line {row.line}")
+        if utt_id is None:
             continue
-        seen[name] = row.line
         stem = name[:-4]
-        utt_id = f"msp_podcast_{_msp.sanitize(stem)}"
-        if name not in audio:
-            data.drop(utt_id, f"audio file {name} not found in {', '.join(d.name for d in dirs)}/")
-            continue
         spk = row.spkr.strip()
         if spk.lower() in UNKNOWN:
             speaker = f"msp_podcast_unk{m['podcast']}"
@@ -161,15 +155,14 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
             split="Train",
             code=row.code,
         ), why)
-    for name in sorted(set(audio) - labelled):
-        data.drop(audio[name], f"audio file has no row in {csv_path.name}")
+    files.drop_unlabelled(labelled, f"audio file has no row in {csv_path.name}")
     if other_splits:
         total = sum(other_splits.values())
         data.notes.append(
             f"{total:,} rows outside the Train split are not used (paper: training set only; "
             "not listed in dropped.txt): "
             + ", ".join(f"{k} {v:,}" for k, v in sorted(other_splits.items())))
-    if STEREO_OUTLIER in seen and STEREO_OUTLIER in audio:
+    if STEREO_OUTLIER in files.seen and STEREO_OUTLIER in audio:
         data.notes.append(f"{STEREO_OUTLIER} is reportedly stereo 44.1 kHz (nkululeko); "
                           "the format stage down-mixes and resamples it")
     return data

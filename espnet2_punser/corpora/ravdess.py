@@ -34,8 +34,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from espnet2_punser.corpora._files import Resolver, depth, group_by, keep_one, show, walk_files
-from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig, Utterance
+from espnet2_punser.corpora._files import add_files, depth, pick_files, walk_files
+from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig
 
 INFO = CorpusInfo(
     name="ravdess",
@@ -57,44 +57,30 @@ ACTOR_DIR_RE = re.compile(r"^Actor_\d{2}$", re.IGNORECASE)
 STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
 
 
+def _key(path: Path):
+    """(utterance key, None), or (None, why the file is dropped)."""
+    m = FILE_RE.match(path.stem)
+    if not m:
+        return None, "file name does not match the RAVDESS pattern MM-CC-EE-II-SS-RR-AA.wav"
+    if m["modality"] != "03" or m["channel"] != "01":
+        return None, ("not audio-only speech (03-01-*): song or audio-video file of another "
+                      "RAVDESS subset")
+    return path.stem, None
+
+
+def _describe(stem: str, path: Path):
+    """(actor, emotion code, statement text) of a kept file."""
+    m = FILE_RE.match(stem)
+    return m["actor"], m["emo"], STATEMENTS.get(m["statement"])
+
+
 def prepare(root: Path, labels: LabelConfig) -> CorpusData:
     root = Path(root)
     data = CorpusData()
-    candidates = []
-    n_wav = 0
-    for path in walk_files(root, (".wav",)):
-        n_wav += 1
-        m = FILE_RE.match(path.stem)
-        if not m:
-            data.drop(show(path), "file name does not match the RAVDESS pattern "
-                      "MM-CC-EE-II-SS-RR-AA.wav")
-            continue
-        if m["modality"] != "03" or m["channel"] != "01":
-            data.drop(show(path), "not audio-only speech (03-01-*): song or audio-video "
-                      "file of another RAVDESS subset")
-            continue
-        candidates.append((path.stem, path))
-    if not candidates:
+    kept = pick_files(data, walk_files(root, (".wav",)), _key,
+                      rank=lambda p: (not ACTOR_DIR_RE.match(p.parent.name), depth(p, root)))
+    if not kept:
         raise CorpusError(f"RAVDESS: no Actor_NN/03-01-*.wav under {root} "
-                          f"({n_wav} .wav files of other names)")
-    kept = keep_one(
-        group_by(candidates), data,
-        rank=lambda p: (not ACTOR_DIR_RE.match(p.parent.name), depth(p, root)))
-    resolve = Resolver(data)
-    for stem, path in sorted(kept.items()):
-        m = FILE_RE.match(stem)
-        wav = resolve(path)
-        if wav is None:
-            continue
-        cat, why = labels.category(m["emo"])
-        utt = Utterance(
-            utt_id=f"ravdess_{stem}",
-            path=wav,
-            speaker=f"ravdess_{m['actor']}",
-            session=f"ravdess_{m['actor']}",
-            category=cat,
-            text=STATEMENTS.get(m["statement"]),
-            code=m["emo"],
-        )
-        data.add(utt, why)
+                          f"({len(data.dropped)} .wav files of other names)")
+    add_files(data, labels, "ravdess", kept, _describe)
     return data

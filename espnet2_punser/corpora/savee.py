@@ -27,8 +27,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from espnet2_punser.corpora._files import Resolver, depth, group_by, keep_one, show, walk_files
-from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig, Utterance
+from espnet2_punser.corpora._files import add_files, depth, pick_files, walk_files
+from espnet2_punser.corpora.base import CorpusData, CorpusError, CorpusInfo, LabelConfig
 
 INFO = CorpusInfo(
     name="savee",
@@ -51,46 +51,33 @@ FLAT_RE = re.compile(r"^(?P<spk>DC|JE|JK|KL)_(?P<emo>[a-z]{1,2})(?P<idx>\d{2})$"
 OFFICIAL_RE = re.compile(r"^(?P<emo>[a-z]{1,2})(?P<idx>\d{2})$")
 
 
+def _key(path: Path):
+    """(utterance key ``<SPK>_<emo><NN>``, None), or (None, why the file is dropped)."""
+    m = FLAT_RE.match(path.stem)
+    if m:
+        return f"{m['spk']}_{m['emo']}{m['idx']}", None
+    m = OFFICIAL_RE.match(path.stem)
+    if not m:
+        return None, ("file name does not match the SAVEE patterns "
+                      "<emo><NN>.wav / <SPK>_<emo><NN>.wav")
+    spk = path.parent.name.upper()
+    if spk not in SPEAKERS:
+        return None, f"not in a speaker folder ({'/'.join(SPEAKERS)})"
+    return f"{spk}_{m['emo']}{m['idx']}", None
+
+
+def _describe(key: str, path: Path):
+    """(speaker, emotion code, no text) of a kept file from its key ``<SPK>_<emo><NN>``."""
+    spk, _, rest = key.partition("_")
+    return spk, rest[:-2], None
+
+
 def prepare(root: Path, labels: LabelConfig) -> CorpusData:
     root = Path(root)
     data = CorpusData()
-    candidates = []
-    for path in walk_files(root, (".wav",)):
-        m = FLAT_RE.match(path.stem)
-        if m:
-            spk, emo, idx = m["spk"], m["emo"], m["idx"]
-        else:
-            m = OFFICIAL_RE.match(path.stem)
-            if not m:
-                data.drop(show(path), "file name does not match the SAVEE patterns "
-                          "<emo><NN>.wav / <SPK>_<emo><NN>.wav")
-                continue
-            spk = path.parent.name.upper()
-            if spk not in SPEAKERS:
-                data.drop(show(path), f"not in a speaker folder ({'/'.join(SPEAKERS)})")
-                continue
-            emo, idx = m["emo"], m["idx"]
-        candidates.append((f"{spk}_{emo}{idx}", path))
-    if not candidates:
+    kept = pick_files(data, walk_files(root, (".wav",)), _key, rank=lambda p: (depth(p, root),))
+    if not kept:
         raise CorpusError(f"SAVEE: neither AudioData/<SPK>/<emo><NN>.wav nor <SPK>_<emo><NN>.wav "
                           f"(e.g. AudioData/DC/a01.wav, DC_a01.wav) under {root}")
-    kept = keep_one(group_by(candidates), data,
-                    rank=lambda p: (depth(p, root),))
-    resolve = Resolver(data)
-    for key, path in sorted(kept.items()):
-        spk, _, rest = key.partition("_")
-        emo = rest[:-2]
-        wav = resolve(path)
-        if wav is None:
-            continue
-        cat, why = labels.category(emo)
-        utt = Utterance(
-            utt_id=f"savee_{key}",
-            path=wav,
-            speaker=f"savee_{spk}",
-            session=f"savee_{spk}",
-            category=cat,
-            code=emo,
-        )
-        data.add(utt, why)
+    add_files(data, labels, "savee", kept, _describe)
     return data

@@ -92,8 +92,7 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
         raise CorpusError(f"WHiSER: no wav files under {root}{hint}")
 
     data = CorpusData()
-    for path in dups:
-        data.drop(path, "duplicate audio file name (another copy is used)")
+    files = _msp.LabelledAudio(data, audio, dups, "whiser", searched=f"under {root}")
     # one record per row: (where, file name, code, V, A, D)
     records = []
     if kind == "csv":
@@ -106,20 +105,14 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
         for s in _msp.read_summary_blocks(label_path):
             records.append((f"{label_path}:{s.line}", s.name, s.code, s.val, s.act, s.dom))
 
-    seen = {}
     for where, fname, code, v, a, d in records:
         name = fname if fname.lower().endswith(".wav") else fname + ".wav"
         m = FILE_RE.match(name)
         if not m:
             data.drop(f"{where}: {fname}", "file name is not of the form <source>.1-2_<n>.wav")
             continue
-        if name in seen:
-            data.drop(f"{where}: {fname}", f"duplicate row (first at {seen[name]})")
-            continue
-        seen[name] = where
-        utt_id = f"whiser_{_msp.sanitize(name[:-4])}"
-        if name not in audio:
-            data.drop(utt_id, f"audio file {name} not found under {root}")
+        utt_id = files.utt_id(f"{where}: {fname}", name, where)
+        if utt_id is None:
             continue
         speaker = f"whiser_{_msp.sanitize(m['source'])}"
         cat, why = labels.category(code)
@@ -132,6 +125,5 @@ def prepare(root: Path, labels: LabelConfig) -> CorpusData:
             vad=_msp.scaled_vad(labels, v, a, d, where),
             code=code,
         ), why)
-    for name in sorted(set(audio) - set(seen)):
-        data.drop(audio[name], f"audio file has no row in {label_path.name}")
+    files.drop_unlabelled(files.seen, f"audio file has no row in {label_path.name}")
     return data

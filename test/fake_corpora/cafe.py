@@ -54,7 +54,7 @@ def build(root: Path, rng: np.random.Generator, full: bool = False, empty_audio:
     folder inside ``root`` holding the emotion folders ("" for none)."""
     ids = names(range(1, 13), range(1, 7)) if full else names([1, 2], [1, 2])
     raw = folder_names == "raw"
-    folders = FOLDERS["utf8" if raw else folder_names]
+    folders = dict(FOLDERS["utf8" if raw else folder_names])  # a copy: "raw" renames them
     base = root / top if top else root
     dropped = []
     with AudioWriter(rng, fs=48000, empty=empty_audio) as write:

@@ -1,10 +1,19 @@
-"""Helpers shared by the fake-corpus builders."""
+"""Helpers shared by the fake-corpus builders and the corpus tests.
+
+- :class:`EmptyFiles`, :func:`write_audio`, :func:`write_mp4`, :class:`AudioWriter`: the
+  audio of a fake tree (short clips, or 0-byte files for the full-size trees);
+  :func:`encode_av`: a signal through a PyAV encoder (mp4, mp3).
+- :func:`build_and_prepare`: build a fake corpus and prepare its data dir.
+- :func:`prepare_fails`: preparing a (broken) tree raises the expected error.
+- :func:`read_kaldi`, :func:`dropped_lines`, :func:`dropped_pairs`: read a data dir.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable, Optional
+from types import ModuleType
+from typing import Iterable, List, NamedTuple, Optional
 
 import numpy as np
 
@@ -76,21 +85,29 @@ def write_mp4(path: Path, rng: np.random.Generator, fs: int = 48000, seconds: fl
     if empty:
         return (empty_files or EmptyFiles())(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    n, frame = int(seconds * fs), 1024
+    t = np.arange(n) / fs
+    x = np.stack([0.2 * np.sin(2 * np.pi * (220 + 40 * c) * t)
+                  for c in range(channels)]).astype(np.float32)
+    for a in range(0, n, frame):  # the noise drawn frame by frame
+        x[:, a:a + frame] += 0.01 * rng.standard_normal(x[:, a:a + frame].shape).astype(np.float32)
+    return encode_av(path, x, fs, "mp4", "aac", frame)
+
+
+def encode_av(path: Path, x: np.ndarray, fs: int, fmt: str, codec: str,
+              frame: int = 1024) -> Path:
+    """Encode ``x`` (channels x samples; 1, 2 or 6 channels) at ``fs`` with the PyAV
+    ``codec`` into a ``fmt`` container at ``path``, ``frame`` samples a frame."""
     import av
 
-    layout = {1: "mono", 2: "stereo", 6: "5.1"}[channels]
-    n = int(seconds * fs)
-    t = np.arange(n) / fs
-    with av.open(str(path), mode="w", format="mp4") as out:
-        stream = out.add_stream("aac", rate=fs, layout=layout)
-        frame_size = 1024
-        for a in range(0, n, frame_size):
-            chunk = np.stack([0.2 * np.sin(2 * np.pi * (220 + 40 * c) * t[a:a + frame_size])
-                              for c in range(channels)]).astype(np.float32)
-            chunk += 0.01 * rng.standard_normal(chunk.shape).astype(np.float32)
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
-            frame.sample_rate = fs
-            for packet in stream.encode(frame):
+    layout = {1: "mono", 2: "stereo", 6: "5.1"}[x.shape[0]]
+    with av.open(str(path), mode="w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=fs, layout=layout)
+        for a in range(0, x.shape[1], frame):
+            f = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, a:a + frame], np.float32),
+                                           format="fltp", layout=layout)
+            f.sample_rate = fs
+            for packet in stream.encode(f):
                 out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
@@ -125,12 +142,55 @@ class AudioWriter:
             self(path, **kw)
 
 
+class Prepared(NamedTuple):
+    expected: dict  # what the builder says the parser should produce
+    out: Path  # the data dir
+    summary: dict  # prepare_corpus's summary
+
+
+def build_and_prepare(fake: ModuleType, root: Path, seed: int = 0, *, full: bool = False,
+                      corpus: Optional[str] = None, with_hours: bool = True,
+                      **build) -> Prepared:
+    """Build the fake corpus of module ``fake`` (of this package) at ``root`` with
+    ``default_rng(seed)`` and the builder's options ``build``, then prepare it as
+    ``corpus`` (default: the module's name) into ``out`` beside ``root``. ``full``: the
+    full-size tree with 0-byte audio, so prepared without reading hours."""
+    from espnet2_punser import corpora
+
+    expected = fake.build(root, np.random.default_rng(seed), full=full, empty_audio=full,
+                          **build)
+    out = Path(root).parent / "out"
+    summary = corpora.prepare_corpus(corpus or fake.__name__.rsplit(".", 1)[-1], root, out,
+                                     with_hours=with_hours and not full)
+    return Prepared(expected, out, summary)
+
+
+def prepare_fails(corpus: str, root: Path, match: str, **kw) -> None:
+    """Preparing ``root`` as ``corpus`` (into ``out`` beside it) raises a
+    :class:`CorpusError` whose message matches the regex ``match``."""
+    import pytest
+
+    from espnet2_punser import corpora
+    from espnet2_punser.corpora.base import CorpusError
+
+    with pytest.raises(CorpusError, match=match):
+        corpora.prepare_corpus(corpus, root, Path(root).parent / "out", **kw)
+
+
+def dropped_lines(d: Path) -> List[str]:
+    """The lines of ``d/dropped.txt`` (``item<TAB>reason``)."""
+    return (Path(d) / "dropped.txt").read_text(encoding="utf-8").splitlines()
+
+
+def dropped_pairs(d: Path) -> List[List[str]]:
+    """``[item, reason]`` per line of ``d/dropped.txt``; ``dict()`` of it maps item to
+    reason."""
+    return [line.split("\t", 1) for line in dropped_lines(d)]
+
+
 def read_kaldi(d: Path, name: str) -> dict:
-    p = Path(d) / name
-    if not p.exists():
-        return {}
-    out = {}
-    for line in p.read_text(encoding="utf-8").splitlines():
-        k, _, v = line.partition(" ")
-        out[k] = v
-    return out
+    """``d/name`` as a ``key -> value`` map (``{}`` where there is no such file), read by
+    the package's own reader, which also rejects empty lines and repeated keys."""
+    from espnet2_punser.datadir import read_map
+
+    return read_map(Path(d) / name, allow_missing=True)

@@ -229,8 +229,12 @@ stage_format() {
                 --min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}" \
                 "${strict_flag[@]}" ||
             die "format of ${c} failed (see the job logs named above)"
+        local f err
         for f in wav.scp utt2num_samples rejected.txt; do
-            cat "${fdir}"/split/*/out/"${f}" | sort > "${fdir}/${f}.tmp"
+            err=$( { cat "${fdir}"/split/*/out/"${f}" | sort > "${fdir}/${f}.tmp"; } 2>&1 ) || {
+                rm -f "${fdir}"/*.tmp
+                die "format of ${c} failed: cannot write ${fdir}/${f}.tmp: ${err}"
+            }
         done
         for f in wav.scp utt2num_samples rejected.txt; do mv -f "${fdir}/${f}.tmp" "${fdir}/${f}"; done
         local nrej
@@ -476,11 +480,19 @@ for ((n = 1; n <= ${#stages[@]}; n++)); do
     if [ "${n}" -lt "${stage}" ]; then
         # a stage before the range: it must have completed, with these options
         prev_sig=$(cat "$(marker "${name}")" 2>/dev/null || echo missing)
-        [ "${prev_sig}" != missing ] ||
-            die "stage ${n} (${name}) has not completed (never run, or interrupted); run it first (--stage ${n})"
+        if [ "${prev_sig}" = missing ] && [ -z "${first_missing:-}" ]; then
+            first_missing=${n}
+        fi
         if [ "${n}" -eq $((stage - 1)) ]; then
-            { [ "${prev_sig}" != missing ] && "check_${name}"; } ||
-                die "stage ${n} (${name}) has not completed; run it first (--stage ${n})"
+            # every stage before the range must have completed, the last one validly
+            if [ "${prev_sig}" = missing ] || ! "check_${name}"; then
+                from=${first_missing:-${n}}
+                msg="stage ${n} (${name}) has not completed (never run, or interrupted; its output is missing)"
+                [ "${from}" -lt "${n}" ] && msg="${msg}, nor has stage ${from} (${stages[from - 1]})"
+                die "${msg}; run stages ${from}-${n} first (--stage ${from} --stop_stage ${n})"
+            elif [ -n "${first_missing:-}" ]; then
+                die "stage ${first_missing} (${stages[first_missing - 1]}) has not completed (never run, or interrupted); run stages ${first_missing}-${n} first (--stage ${first_missing} --stop_stage ${n})"
+            fi
             [ "${prev_sig}" = "${sig}" ] ||
                 log "WARNING: stage ${n} (${name}) ran with other options than these; consider '--stage ${n}'"
         fi
