@@ -279,7 +279,7 @@ def plot_low_resource(curves: Dict[str, Dict[float, Tuple[Optional[float], Optio
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xticks([0, 1, 5, 10, 25, 50, 100], ["0", "1", "5", "10", "25", "50", "100"])
         ax.set_xlabel("fine-tuning data (% of each training fold; 0 = no fine-tuning)")
-        ax.set_ylabel(f"mean {what.split(' (')[1].rstrip(')')}")
+        ax.set_ylabel(what.split(' (')[1].rstrip(')'))
         ax.set_title(what)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

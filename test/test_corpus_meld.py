@@ -124,3 +124,26 @@ def test_meld_bad_header(tmp_path):
     p = root / "train_sent_emo.csv"
     p.write_text(p.read_text(encoding="utf-8").replace("Emotion", "Emo", 1), encoding="utf-8")
     prepare_fails("meld", root, r"train_sent_emo\.csv:1: .*Emotion")
+
+
+def test_format_stage_decodes_meld_mp4_to_16k_mono(tmp_path):
+    """The format stage turns MELD's mp4 video (AAC, 48 kHz, 5.1 or stereo) into 16 kHz
+    mono wavs with PyAV's FFmpeg: no system ffmpeg needed."""
+    import soundfile
+
+    from espnet2_punser.bin.format_wav import main as format_wav
+
+    _, out, _ = build_and_prepare(fake, tmp_path / "meld", layout="flat", broken="missing")
+    fmt = tmp_path / "format"
+    assert format_wav(["--wav_scp", str(out / "wav.scp"), "--audio_dir", str(tmp_path / "audio"),
+                       "--out_dir", str(fmt)]) == 0
+    accepted = read_kaldi(fmt, "wav.scp")
+    assert set(accepted) == set(read_kaldi(out, "wav.scp"))  # every clip decoded
+    assert (fmt / "rejected.txt").read_text() == ""
+    nsamp = read_kaldi(fmt, "utt2num_samples")
+    for utt, path in accepted.items():
+        info = soundfile.info(path)
+        assert info.samplerate == 16000 and info.channels == 1
+        assert info.frames == int(nsamp[utt])
+        src = read_audio(read_kaldi(out, "wav.scp")[utt])[0]
+        assert abs(info.frames - src.shape[0] / 3) <= 2  # 48 kHz -> 16 kHz, same duration

@@ -7,6 +7,7 @@ Usage:
         --model_file exp/pt/valid.loss.best.pth --data_dir dump/data/iemocap \
         --cache_root dump/cache --name iemocap --out_file exp/pt/cache_iemocap.path
     # original XEUS weights (the SSL baseline); random weights with --seed if no checkpoint
+    # (or --frontend_config conf/baselines/wavlm_large.yaml for another frozen encoder)
     python -m espnet2_punser.bin.cache_features --xeus_config conf/xeus/xeus.yaml \
         --xeus_checkpoint /data/xeus/xeus_checkpoint_new.pth ...
 
@@ -37,6 +38,9 @@ def get_parser():
     p.add_argument("--xeus_config", type=Path, default=None)
     p.add_argument("--xeus_checkpoint", type=Path, default=None)
     p.add_argument("--seed", type=int, default=0, help="for random XEUS weights")
+    p.add_argument("--frontend_config", type=Path, default=None,
+                   help="YAML with 'frontend' and 'frontend_conf' of another frozen encoder "
+                        "(e.g. conf/baselines/wavlm_large.yaml, an S3PRL upstream)")
     p.add_argument("--data_dir", type=Path, required=True,
                    help="dir with wav.scp (16 kHz) and utt2num_samples")
     p.add_argument("--cache_root", type=Path, required=True)
@@ -53,9 +57,18 @@ def encoder_model(args):
         if model.frontend is None:
             raise SystemExit(f"{args.train_config}: a cached-feature model has no encoder")
         return model
-    if args.xeus_config is None:
-        raise SystemExit("give --train_config/--model_file or --xeus_config")
     from espnet2_punser.ser.model import PunserModel
+
+    if args.frontend_config is not None:
+        import yaml
+
+        from espnet2_punser.tasks.ser import frontend_choices
+
+        cfg = yaml.safe_load(args.frontend_config.read_text()) or {}
+        frontend_class = frontend_choices.get_class(str(cfg["frontend"]).lower())
+        return PunserModel(frontend_class(**(cfg.get("frontend_conf") or {}))).eval()
+    if args.xeus_config is None:
+        raise SystemExit("give --train_config/--model_file, --xeus_config or --frontend_config")
     from espnet2_punser.ser.xeus import XeusUpstream
 
     torch.manual_seed(args.seed)

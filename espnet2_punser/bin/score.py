@@ -44,7 +44,8 @@ from espnet2_punser.scoring import (
 )
 
 log = logging.getLogger("score")
-SYSTEM_TITLES = {"punser": "PUNSER", "xeus": "XEUS (SSL baseline)"}
+SYSTEM_TITLES = {"punser": "PUNSER", "xeus": "XEUS (SSL baseline)",
+                 "wavlm_large": "WavLM large (SSL baseline)"}
 PAPER_CORPORA = {c for _, items in TABLE4 for c, _, _ in items} | {c for _, c, _ in TABLE5}
 
 

@@ -34,6 +34,7 @@ from typeguard import typechecked
 
 from espnet2_punser.ser.model import PunserModel
 from espnet2_punser.ser.preprocess import SERPreprocessor
+from espnet2_punser.ser.s3prl_upstream import S3prlUpstream
 from espnet2_punser.ser.trainer import SERTrainer
 from espnet2_punser.ser.xeus import XeusUpstream
 
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 frontend_choices = ClassChoices(
     name="frontend",
-    classes=dict(xeus=XeusUpstream),
+    classes=dict(xeus=XeusUpstream, s3prl=S3prlUpstream),
     type_check=AbsFrontend,
     default="xeus",
     optional=True,  # "none": the input is cached pooled layer vectors

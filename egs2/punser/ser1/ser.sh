@@ -37,6 +37,7 @@ pretrain_args=""            # extra arguments of ser_train in the pretrain stage
 finetune_args=""            # extra arguments of ser_train in the finetune stage
 use_cache=true              # fine-tune on cached pooled layers (exact: XEUS is frozen)
 baseline=true               # also fine-tune the SSL baseline (XEUS without PUNSER pre-training)
+extra_baselines=""          # YAML files of more frozen-encoder baselines, e.g. conf/baselines/wavlm_large.yaml (needs s3prl)
 fractions=""                # low-resource training fractions, e.g. "0.01 0.05 0.1 0.25 0.5"
 valid_ratio=0.1             # validation share of the pre-training set
 seed=0                      # seed of splits, folds and synthetic data
@@ -140,7 +141,7 @@ stage_options() {
         pretrain)  # a random encoder is defined by its config and seed, not by its file
             if [ "${xeus_random}" = true ]; then echo pretrain_config xeus_config seed pretrain_args
             else echo pretrain_config xeus_config xeus_checkpoint pretrain_args; fi ;;
-        finetune) echo finetune_config finetune_args use_cache baseline fractions ;;
+        finetune) echo finetune_config finetune_args use_cache baseline extra_baselines fractions ;;
         inference) echo use_cache ;;
         score) echo ;;
         pack) echo hf_repo upload pack_model ;;
@@ -190,9 +191,18 @@ check_inference() { [ -f "${finetune_dir}/decoded.txt" ]; }
 check_score() { [ -f "${finetune_dir}/RESULTS.md" ]; }
 check_pack() { compgen -G "${expdir}/packed/*.zip" > /dev/null; }
 
-systems() {
+systems() {  # punser, xeus (the SSL baseline), then one per --extra_baselines file
+    local f
     echo punser
     if [ "${baseline}" = true ]; then echo xeus; fi
+    for f in ${extra_baselines}; do basename "${f%.*}"; done
+}
+baseline_config() {  # the --extra_baselines file of a system (empty for punser/xeus)
+    local f
+    for f in ${extra_baselines}; do
+        [ "$(basename "${f%.*}")" = "$1" ] && echo "${f}"
+    done
+    return 0
 }
 variants() {
     local f out="full"
@@ -345,8 +355,10 @@ stage_pretrain() {
 encoder_args() {  # encoder_args SYSTEM: where the frozen encoder comes from
     if [ "$1" = punser ]; then
         echo "--train_config ${pretrain_dir}/config.yaml --model_file ${pretrain_dir}/valid.loss.best.pth"
-    else
+    elif [ "$1" = xeus ]; then
         echo "--xeus_config ${xeus_config} --xeus_checkpoint ${xeus_checkpoint}"
+    else
+        echo "--frontend_config $(baseline_config "$1")"
     fi
 }
 
@@ -357,7 +369,7 @@ finetune_jobs() {  # finetune_jobs MODE SYSTEM CORPUS PROTOCOL_DIR
     nfold=$(find "${pdir}" -mindepth 1 -maxdepth 1 -type d | wc -l)
     njob=$(( nfold < nj ? nfold : nj ))
     [ "${sys}" = punser ] && init=(--init_model "${pretrain_dir}/valid.loss.best.pth")
-    [ "${sys}" = xeus ] && head=(--head_conf "{head_hidden: null}")
+    [ "${sys}" != punser ] && head=(--head_conf "{head_hidden: null}")  # SSL baselines
     if [ "${use_cache}" = true ]; then
         cache=(--cache_dir "$(cat "${finetune_dir}/${sys}/${c}/cache.path")")
     else  # XEUS runs on the audio in every epoch of every fold
@@ -375,7 +387,10 @@ finetune_jobs() {  # finetune_jobs MODE SYSTEM CORPUS PROTOCOL_DIR
 
 stage_finetune() {
     corpora_lists
-    local sys c pdir out
+    local sys c pdir out f
+    for f in ${extra_baselines}; do [ -f "${f}" ] || die "--extra_baselines: ${f} not found"; done
+    [ -z "${extra_baselines}" ] || [ "${use_cache}" = true ] ||
+        die "--extra_baselines needs --use_cache true (their encoders run once, in the cache)"
     # shellcheck disable=SC2046
     "${python}" -m espnet2_punser.bin.validate_data "${dumpdir}/data" \
         $(for c in ${eval_corpora}; do echo "${dumpdir}/eval/${c}"; done) ||
