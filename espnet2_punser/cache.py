@@ -23,8 +23,9 @@ import json
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -49,12 +50,12 @@ def encoder_hash(model) -> str:
     return h.hexdigest()[:16]
 
 
-def _entry_ok(path: Path, shape) -> bool:
+def _entry_ok(path: Path, shape, dtype=np.float32) -> bool:
     try:
         x = np.load(path)
     except (OSError, ValueError, EOFError):
         return False
-    return x.shape == tuple(shape) and x.dtype == np.float32 and bool(np.all(np.isfinite(x)))
+    return x.shape == tuple(shape) and x.dtype == dtype and bool(np.all(np.isfinite(x)))
 
 
 def _source_signature(path: str, num_samples: int) -> str:
@@ -78,15 +79,30 @@ def _write_sources(path: Path, sources: Dict[str, str]) -> None:
     tmp.replace(path)
 
 
-@torch.no_grad()
-def build_cache(model, scp: Dict[str, str], lengths: Dict[str, int], out_dir: Path,
-                batch_bins: int = 800000, device: str = "cpu") -> Dict[str, object]:
-    """Compute missing or bad entries of the cache in ``out_dir``; returns the manifest."""
+@dataclass
+class CacheOutput:
+    """One array per utterance: ``<name>/<utt>.npy`` listed in ``<name>.scp``."""
+
+    name: str
+    shape: Callable[[str], Tuple[int, ...]]  # expected shape of an utterance's array
+    dtype: type = np.float32
+    scp: Optional[str] = None  # file name of the list (default: <name>.scp)
+
+
+def fill_cache(out_dir: Path, digest: str, scp: Dict[str, str], lengths: Dict[str, int],
+               outputs: Sequence[CacheOutput],
+               compute: Callable[[List[str], List[np.ndarray]], Dict[str, List[np.ndarray]]],
+               batch_bins: int = 800000, what: str = "features",
+               manifest_extra: Optional[dict] = None) -> Dict[str, object]:
+    """Compute the missing, changed or corrupted entries of a per-utterance cache.
+
+    ``compute(keys, waves)`` returns, per output name, one array per key. Entries whose
+    file exists, loads with the expected shape and dtype, and whose audio did not
+    change (``sources.tsv``) are reused.
+    """
     out_dir = Path(out_dir)
-    data_dir = out_dir / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    shape = (model.num_layers, model.feat_dim)
-    digest = encoder_hash(model)
+    for o in outputs:
+        (out_dir / o.name).mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / "manifest.json"
     old = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     if old and old.get("encoder_hash") != digest:
@@ -99,12 +115,12 @@ def build_cache(model, scp: Dict[str, str], lengths: Dict[str, int], out_dir: Pa
     bad: List[str] = []
     changed: List[str] = []
     for utt in scp:
-        p = data_dir / f"{utt}.npy"
-        if not p.is_file():
+        paths = [(out_dir / o.name / f"{utt}.npy", o) for o in outputs]
+        if not all(p.is_file() for p, _ in paths):
             todo.append(utt)
         elif known.get(utt) != current[utt]:
             changed.append(utt)
-        elif not _entry_ok(p, shape):
+        elif not all(_entry_ok(p, o.shape(utt), o.dtype) for p, o in paths):
             bad.append(utt)
     if bad:
         logger.warning(f"{out_dir}: {len(bad)} truncated or corrupted entries will be "
@@ -113,21 +129,19 @@ def build_cache(model, scp: Dict[str, str], lengths: Dict[str, int], out_dir: Pa
         logger.warning(f"{out_dir}: the audio of {len(changed)} entries changed since they "
                        f"were cached; recomputed: {changed[:10]}{' ...' if len(changed) > 10 else ''}")
     todo = sorted(todo + bad + changed)
-    model.eval().to(device)
     start, done, seconds_done = time.time(), 0, 0.0
     last_flush = start
-    total_audio = sum(lengths[u] for u in todo) / 16000.0
     if todo:
-        logger.info(f"encoder {digest}: computing pooled layers {shape} for {len(todo)} "
-                    f"utterances ({total_audio / 3600:.2f} h)")
+        logger.info(f"encoder {digest}: computing {what} for {len(todo)} utterances "
+                    f"({sum(lengths[u] for u in todo) / 16000.0 / 3600:.2f} h)")
     for keys, waves in iterate_batches(scp, lengths, batch_bins, keys=todo):
-        x, lens = pad_batch([normalize_waveform(w) for w in waves])
-        pooled = model.pooled_layers(x.to(device), lens.to(device)).float().cpu().numpy()
-        for k, feats in zip(keys, pooled):
-            tmp = data_dir / f"{k}.npy.tmp"
-            with open(tmp, "wb") as f:
-                np.save(f, feats.astype(np.float32))
-            tmp.replace(data_dir / f"{k}.npy")
+        arrays = compute(keys, waves)
+        for o in outputs:
+            for k, a in zip(keys, arrays[o.name]):
+                tmp = out_dir / o.name / f"{k}.npy.tmp"
+                with open(tmp, "wb") as f:
+                    np.save(f, np.asarray(a, dtype=o.dtype))
+                tmp.replace(out_dir / o.name / f"{k}.npy")
         done += len(keys)
         seconds_done += sum(lengths[k] for k in keys) / 16000.0
         el = time.time() - start
@@ -138,14 +152,92 @@ def build_cache(model, scp: Dict[str, str], lengths: Dict[str, int], out_dir: Pa
             _write_sources(sources_path, known)
             last_flush = time.time()
     _write_sources(sources_path, known)
-    manifest = {"encoder_hash": digest, "shape": list(shape), "utterances": len(scp),
-                "computed": len(todo), "recomputed": len(bad) + len(changed)}
-    tmp = out_dir / "feats.scp.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for utt in sorted(scp):
-            f.write(f"{utt} {(data_dir / f'{utt}.npy').resolve()}\n")
-    tmp.replace(out_dir / "feats.scp")
+    for o in outputs:
+        tmp = out_dir / f"{o.scp or o.name + '.scp'}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            for utt in sorted(scp):
+                f.write(f"{utt} {(out_dir / o.name / f'{utt}.npy').resolve()}\n")
+        tmp.replace(out_dir / (o.scp or o.name + ".scp"))
+    manifest = {"encoder_hash": digest, "utterances": len(scp), "computed": len(todo),
+                "recomputed": len(bad) + len(changed), **(manifest_extra or {})}
     tmp = manifest_path.with_name(manifest_path.name + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=1) + "\n")
     tmp.replace(manifest_path)
     return manifest
+
+
+@torch.no_grad()
+def build_cache(model, scp: Dict[str, str], lengths: Dict[str, int], out_dir: Path,
+                batch_bins: int = 800000, device: str = "cpu") -> Dict[str, object]:
+    """Per-layer pooled encoder outputs (L, D) of every utterance (``feats.scp``)."""
+    shape = (model.num_layers, model.feat_dim)
+    model.eval().to(device)
+
+    def compute(keys, waves):
+        x, lens = pad_batch([normalize_waveform(w) for w in waves])
+        return {"data": list(model.pooled_layers(x.to(device), lens.to(device)).float().cpu().numpy())}
+
+    return fill_cache(out_dir, encoder_hash(model), scp, lengths,
+                      [CacheOutput("data", lambda u: shape, np.float32, "feats.scp")],
+                      compute, batch_bins, what=f"pooled layers {shape}",
+                      manifest_extra={"shape": list(shape)})
+
+
+# ------------------------------------------- pre-training: the frozen lower XEUS stack
+def frozen_stack_hash(upstream) -> str:
+    """SHA-1 of the frozen part of an XeusUpstream (config, K and frozen weights)."""
+    h = hashlib.sha1()
+    h.update(json.dumps(getattr(upstream, "arch_config", {}), sort_keys=True, default=str).encode())
+    h.update(f"K={upstream.first_trainable} mask={upstream.mask_padding}".encode())
+    for module in upstream.frozen_modules():
+        for name, tensor in sorted(module.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def cnn_frames(upstream, num_samples: int) -> int:
+    """Frames the CNN frontend makes of ``num_samples`` (as its conv layers compute)."""
+    n = num_samples
+    for layer in upstream.upstream.frontend.layers:
+        n = (n - layer.kernel_size) // layer.stride + 1
+    return max(n, 0)
+
+
+def frame_cache_bytes(upstream, lengths: Dict[str, int], dtype: str = "float16") -> int:
+    """Disk the frame cache of these utterances needs (frames + frozen pooled vectors)."""
+    d = upstream.output_size()
+    item = np.dtype(dtype).itemsize
+    frames = sum(cnn_frames(upstream, n) for n in lengths.values())
+    return frames * d * item + len(lengths) * upstream.first_trainable * d * 4
+
+
+@torch.no_grad()
+def build_frame_cache(upstream, scp: Dict[str, str], lengths: Dict[str, int], out_dir: Path,
+                      dtype: str = "float16", batch_bins: int = 800000,
+                      device: str = "cpu") -> Dict[str, object]:
+    """Outputs of the frozen XEUS stack for pre-training with only the top L blocks
+    computed: ``frames/<utt>.npy`` (T', D), the input of the first trainable block, and
+    ``frozen/<utt>.npy`` (K, D), the mean-pooled outputs of the K frozen blocks.
+
+    In eval mode the model fed these equals the model fed the audio (float32 storage:
+    to float rounding; float16 halves the disk, at 1e-3 relative precision)."""
+    k, d = upstream.first_trainable, upstream.output_size()
+    upstream.eval().to(device)
+
+    def compute(keys, waves):
+        x, lens = pad_batch([normalize_waveform(w) for w in waves])
+        h, valid, flens, hs = upstream.frozen_stack(x.to(device), lens.to(device))
+        w = valid.unsqueeze(-1).to(h.dtype)
+        denom = valid.sum(1, keepdim=True).clamp(min=1).to(h.dtype)
+        frozen = (torch.stack([(o * w).sum(1) / denom for o in hs], 1) if hs
+                  else h.new_zeros(h.size(0), 0, d))
+        return {"frames": [h[i, : int(flens[i])].float().cpu().numpy() for i in range(len(keys))],
+                "frozen": list(frozen.float().cpu().numpy())}
+
+    np_dtype = np.dtype(dtype).type
+    outputs = [CacheOutput("frames", lambda u: (cnn_frames(upstream, lengths[u]), d), np_dtype),
+               CacheOutput("frozen", lambda u: (k, d), np.float32)]
+    return fill_cache(out_dir, frozen_stack_hash(upstream), scp, lengths, outputs, compute,
+                      batch_bins, what=f"frozen-stack frames (K={k}, {dtype})",
+                      manifest_extra={"first_trainable": k, "dim": d, "dtype": dtype})

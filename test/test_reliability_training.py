@@ -486,15 +486,17 @@ def test_make_sets_killed_midway_is_redone_not_reused(prepared, tmp_path, capsys
 
 
 def test_half_written_cache_is_recomputed(prepared, tmp_path, caplog):
-    from espnet2_punser.bin.cache_features import encoder_model
+    from espnet2_punser.bin.cache_features import encoder_model, get_parser
     from espnet2_punser.cache import build_cache
     from espnet2_punser.datadir import read_map
 
     d = prepared / "dump" / "data" / EVAL
     scp = dict(list(read_map(d / "wav.scp").items())[:6])
     lengths = {u: int(n) for u, n in read_map(d / "utt2num_samples").items() if u in scp}
-    model = encoder_model(Namespace(train_config=None, xeus_config=TINY_XEUS,
-                                    xeus_checkpoint=None, seed=0))
+    # the parser's own defaults, so this test follows the command line's options
+    model = encoder_model(get_parser().parse_args(
+        ["--xeus_config", str(TINY_XEUS), "--data_dir", str(d),
+         "--cache_root", str(tmp_path), "--name", "x"]))
     ref = tmp_path / "ref"
     build_cache(model, scp, lengths, ref)
     # an interrupted build: killed while writing entry A (only its temporary file

@@ -136,11 +136,15 @@ class PunserModel(AbsESPnetModel):
 
     # ------------------------------------------------------------------ encoder
     def pooled_layers(
-        self, speech: torch.Tensor, speech_lengths: Optional[torch.Tensor]
+        self, speech: torch.Tensor, speech_lengths: Optional[torch.Tensor],
+        frozen_pooled: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """(B, T) audio -> (B, L, D) mean-pooled block outputs (padding ignored).
 
         With ``frontend=None``, ``speech`` already is (B, L, D) and is returned as is.
+        With cached frozen-stack frames, ``speech`` is (B, T', D), the input of the first
+        trainable block, and ``frozen_pooled`` (B, K, D) the pooled outputs of the K
+        frozen blocks.
         """
         if self.frontend is None:
             if speech.dim() != 3 or speech.shape[1:] != (self.num_layers, self.feat_dim):
@@ -157,7 +161,12 @@ class PunserModel(AbsESPnetModel):
         valid = (~make_pad_mask(hlens, maxlen=hs[0].size(1))).to(hs[0].device)
         denom = valid.sum(1, keepdim=True).clamp(min=1).to(hs[0].dtype)
         w = valid.unsqueeze(-1).to(hs[0].dtype)
-        return torch.stack([(h * w).sum(1) / denom for h in hs], dim=1)
+        pooled = torch.stack([(h * w).sum(1) / denom for h in hs], dim=1)
+        if speech.dim() == 3:  # cached frozen-stack frames: add the frozen blocks
+            if frozen_pooled is None:
+                raise ValueError("cached frames (B, T', D) need frozen_pooled (B, K, D)")
+            pooled = torch.cat([frozen_pooled.to(pooled.dtype), pooled], dim=1)
+        return pooled
 
     def layer_weight_probs(self) -> torch.Tensor:
         return torch.softmax(self.layer_weights, dim=0)
@@ -177,10 +186,12 @@ class PunserModel(AbsESPnetModel):
         cat_lengths: Optional[torch.Tensor] = None,
         vad: Optional[torch.Tensor] = None,
         vad_lengths: Optional[torch.Tensor] = None,
+        frozen_pooled: Optional[torch.Tensor] = None,
+        frozen_pooled_lengths: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, Optional[torch.Tensor]], torch.Tensor]:
         batch_size = speech.size(0)
-        logits, vad_pred = self.heads(self.pooled_layers(speech, speech_lengths))
+        logits, vad_pred = self.heads(self.pooled_layers(speech, speech_lengths, frozen_pooled))
         sub_logits = logits[:, self.class_idx]
         target = None
         if cat is not None:

@@ -131,6 +131,9 @@ class XeusUpstream(AbsFrontend):
         num_trainable_layers: L, the number of top blocks that train. 0 freezes XEUS.
         mask_padding: zero padded frames before each encoder convolution (see module
             docstring); keep True unless reproducing ESPnet's batch-dependent outputs.
+        frame_input: the training data are cached outputs of the frozen stack
+            (``bin/cache_frames.py``) instead of audio: ``speech`` is (B, T', D) and the
+            frozen blocks' pooled outputs come as ``frozen_pooled``.
 
     ``forward(speech (B, T), lengths (B,))`` returns ``(hs, frame_lengths)`` where ``hs``
     is a list of ``num_layers`` tensors ``(B, T', D)``: the outputs of every encoder
@@ -142,6 +145,7 @@ class XeusUpstream(AbsFrontend):
         xeus_config: Union[str, Dict[str, Any]] = "conf/xeus/xeus.yaml",
         num_trainable_layers: int = 6,
         mask_padding: bool = True,
+        frame_input: bool = False,
     ):
         super().__init__()
         cfg = load_xeus_config(xeus_config)
@@ -159,6 +163,7 @@ class XeusUpstream(AbsFrontend):
         self.num_trainable_layers = int(num_trainable_layers)
         self.first_trainable = self.num_layers - self.num_trainable_layers
         self.mask_padding = mask_padding
+        self.frame_input = bool(frame_input)
         self._frame_mask: Optional[torch.Tensor] = None
         if mask_padding:
             for module in self.upstream.encoder.modules():
@@ -203,34 +208,58 @@ class XeusUpstream(AbsFrontend):
     def forward(
         self, speech: torch.Tensor, speech_lengths: torch.Tensor
     ) -> Tuple[List[torch.Tensor], torch.Tensor]:
+        """Audio (B, T) -> every block output; or, with cached frames (B, T', D) of the
+        frozen stack (see :meth:`frozen_stack`), the outputs of the trainable blocks
+        only (the frozen blocks' pooled outputs come from that cache too)."""
+        if speech.dim() == 3:  # output of block first_trainable - 1, cached
+            valid = ~make_pad_mask(speech_lengths, maxlen=speech.size(1)).to(speech.device)
+            return self._blocks(speech, valid, self.first_trainable), speech_lengths
+        x, valid, flens, hs = self.frozen_stack(speech, speech_lengths,
+                                                upto=self._grad_from())
+        return hs + self._blocks(x, valid, len(hs)), flens
+
+    def _grad_from(self) -> int:
+        return self.first_trainable if torch.is_grad_enabled() else self.num_layers
+
+    @torch.no_grad()
+    def frozen_stack(self, speech: torch.Tensor, speech_lengths: torch.Tensor,
+                     upto: Optional[int] = None):
+        """CNN, pre-encoder, positional convolution and blocks ``0 .. upto-1`` (default:
+        the frozen ones), without a graph. Returns ``(x, valid, frame_lengths, hs)``:
+        ``x`` (B, T', D) is the input of block ``upto``, ``valid`` (B, T') the frames that
+        are not padding, ``hs`` the outputs of the blocks run."""
         if speech.dim() != 2:
             raise ValueError(f"XEUS expects (batch, samples) audio, got {tuple(speech.shape)}")
+        upto = self.first_trainable if upto is None else upto
         speech = speech[:, : int(speech_lengths.max())]
         up = self.upstream
-        enc = up.encoder
-        grad_from = self.first_trainable if torch.is_grad_enabled() else self.num_layers
-        hs: List[torch.Tensor] = []
+        feats, flens = up.frontend(speech, speech_lengths)
+        if up.preencoder is not None:
+            feats, flens = up.preencoder(feats, flens)
+        valid = ~make_pad_mask(flens, maxlen=feats.size(1)).to(feats.device)
         try:
-            with torch.no_grad():  # CNN, pre-encoder, positional conv: always frozen
-                feats, flens = up.frontend(speech, speech_lengths)
-                if up.preencoder is not None:
-                    feats, flens = up.preencoder(feats, flens)
-                valid = ~make_pad_mask(flens, maxlen=feats.size(1)).to(feats.device)
-                self._frame_mask = valid[:, None, :] if self.mask_padding else None
-                x = enc.embed(feats)
-            masks = valid[:, None, :]
-            for i, layer in enumerate(enc.encoders):
-                if i < grad_from:
-                    with torch.no_grad():
-                        x, masks = layer(x, masks)
-                else:
-                    x, masks = layer(x, masks)
+            self._frame_mask = valid[:, None, :] if self.mask_padding else None
+            x = up.encoder.embed(feats)
+        finally:
+            self._frame_mask = None
+        hs = self._blocks(x, valid, 0, upto)
+        return (hs[-1] if hs else x), valid, flens, hs
+
+    def _blocks(self, x: torch.Tensor, valid: torch.Tensor, start: int,
+                stop: Optional[int] = None) -> List[torch.Tensor]:
+        """Outputs of encoder blocks ``start .. stop-1`` on input ``x`` (B, T', D)."""
+        hs: List[torch.Tensor] = []
+        masks = valid[:, None, :]
+        try:
+            self._frame_mask = masks if self.mask_padding else None
+            for layer in self.upstream.encoder.encoders[start:stop]:
+                x, masks = layer(x, masks)
                 if isinstance(x, tuple):
                     x = x[0]
                 hs.append(x)
         finally:
             self._frame_mask = None
-        return hs, flens
+        return hs
 
     # ------------------------------------------------------------------- weights
     def load_checkpoint(self, path: Union[str, Path], strict_unexpected: bool = False):

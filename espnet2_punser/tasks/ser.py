@@ -8,6 +8,8 @@ Data names (Kaldi-style files given with ``--*_data_path_and_name_and_type``):
 | ``speech`` | ``npy``    | cached pooled XEUS layers (L, D) when ``--frontend none`` | instead |
 | ``cat``    | ``text_int`` | unified class index 0..7, ``-1`` = no category      | train (optional) |
 | ``vad``    | ``text_float`` | V A D in [0, 1], ``nan`` = missing               | train (optional) |
+| ``speech`` | ``npy``    | cached frozen-stack frames (T', D), ``frontend_conf.frame_input`` | instead |
+| ``frozen_pooled`` | ``npy`` | pooled outputs of the frozen blocks (K, D), with those frames | then |
 
 The paper's hyper-parameters are this task's defaults (``--print_config`` shows them):
 AdamW lr 1e-5, weight decay 0.01, at most 100 epochs, early stopping after 3 epochs
@@ -121,9 +123,10 @@ class SERTask(AbsTask):
         if not getattr(args, "use_preprocessor", True):
             return None
         model_conf = getattr(args, "model_conf", None) or {}
+        frame_input = (getattr(args, "frontend_conf", None) or {}).get("frame_input", False)
         return SERPreprocessor(
             train=train,
-            waveform=getattr(args, "frontend", "xeus") is not None,
+            waveform=getattr(args, "frontend", "xeus") is not None and not frame_input,
             class_subset=model_conf.get("class_subset"),
         )
 
@@ -137,7 +140,8 @@ class SERTask(AbsTask):
     def optional_data_names(
         cls, train: bool = True, inference: bool = False
     ) -> Tuple[str, ...]:
-        return () if inference else ("cat", "vad")
+        # frozen_pooled: with cached frozen-stack frames (bin/cache_frames.py)
+        return ("frozen_pooled",) if inference else ("cat", "vad", "frozen_pooled")
 
     @classmethod
     @typechecked
