@@ -30,10 +30,25 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from espnet2_punser.inference import iterate_batches, pad_batch
+from espnet2_punser.inference import iterate_batches, pad_batch, read_lengths
 from espnet2_punser.ser.preprocess import normalize_waveform
 
 logger = logging.getLogger(__name__)
+
+
+def read_data_dir(data_dir: Path) -> Tuple[Dict[str, str], Dict[str, int]]:
+    """``wav.scp`` and the samples per utterance (``utt2num_samples``) of a data dir."""
+    scp = dict(line.rstrip("\n").split(maxsplit=1)
+               for line in open(Path(data_dir) / "wav.scp", encoding="utf-8"))
+    return scp, read_lengths(scp, Path(data_dir) / "utt2num_samples")
+
+
+def announce(out_dir: Path, out_file: Optional[Path]) -> None:
+    """Write a finished cache's directory to ``out_file`` (read by the recipe) and stdout."""
+    if out_file:
+        Path(out_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(out_file).write_text(str(Path(out_dir).resolve()) + "\n")
+    print(out_dir)
 
 
 def encoder_hash(model) -> str:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from espnet2_punser.cache import build_cache, encoder_hash
-from espnet2_punser.inference import build_model, read_lengths
+from espnet2_punser.cache import announce, build_cache, encoder_hash, read_data_dir
+from espnet2_punser.inference import build_model
 
 
 def get_parser():
@@ -87,18 +87,13 @@ def main(cmd=None) -> int:
     if args.ngpu > 0 and not torch.cuda.is_available():
         raise SystemExit("--ngpu > 0 but no CUDA device is available")
     model = encoder_model(args)
-    scp = dict(line.rstrip("\n").split(maxsplit=1)
-               for line in open(args.data_dir / "wav.scp", encoding="utf-8"))
-    lengths = read_lengths(scp, args.data_dir / "utt2num_samples")
+    scp, lengths = read_data_dir(args.data_dir)
     out_dir = args.cache_root / encoder_hash(model) / args.name
     manifest = build_cache(model, scp, lengths, out_dir, args.batch_bins,
                            "cuda" if args.ngpu > 0 else "cpu")
     logging.info(f"{out_dir}: {manifest['utterances']} utterances, {manifest['computed']} "
                  f"computed now ({manifest['recomputed']} recomputed), shape {manifest['shape']}")
-    if args.out_file:
-        args.out_file.parent.mkdir(parents=True, exist_ok=True)
-        args.out_file.write_text(str(out_dir.resolve()) + "\n")
-    print(out_dir)
+    announce(out_dir, args.out_file)
     return 0
 
 

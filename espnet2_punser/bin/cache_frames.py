@@ -29,8 +29,8 @@ from pathlib import Path
 
 import torch
 
-from espnet2_punser.cache import build_frame_cache, frame_cache_bytes, frozen_stack_hash
-from espnet2_punser.inference import read_lengths
+from espnet2_punser.cache import (announce, build_frame_cache, frame_cache_bytes,
+                                   frozen_stack_hash, read_data_dir)
 
 
 def get_parser():
@@ -66,9 +66,7 @@ def main(cmd=None) -> int:
     up = XeusUpstream(args.xeus_config, num_trainable_layers=args.num_trainable_layers)
     if args.xeus_checkpoint is not None:
         up.load_checkpoint(args.xeus_checkpoint)
-    scp = dict(line.rstrip("\n").split(maxsplit=1)
-               for line in open(args.data_dir / "wav.scp", encoding="utf-8"))
-    lengths = read_lengths(scp, args.data_dir / "utt2num_samples")
+    scp, lengths = read_data_dir(args.data_dir)
     out_dir = args.cache_root / frozen_stack_hash(up) / args.name
     need = frame_cache_bytes(up, lengths, args.dtype)
     args.cache_root.mkdir(parents=True, exist_ok=True)
@@ -85,10 +83,7 @@ def main(cmd=None) -> int:
     manifest = build_frame_cache(up, scp, lengths, out_dir, args.dtype, args.batch_bins,
                                  "cuda" if args.ngpu > 0 else "cpu")
     logging.info(f"{out_dir}: {manifest['utterances']} utterances ({manifest['computed']} computed now)")
-    if args.out_file:
-        args.out_file.parent.mkdir(parents=True, exist_ok=True)
-        args.out_file.write_text(str(out_dir.resolve()) + "\n")
-    print(out_dir)
+    announce(out_dir, args.out_file)
     return 0
 
 
