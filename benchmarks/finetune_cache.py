@@ -15,7 +15,6 @@ ratio of the length-sorted batches. Prints ratios measured in this one run; not 
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from espnet2_punser.bin import doc_parser
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = {"full": REPO / "egs2/punser/ser1/conf/xeus/xeus.yaml",
@@ -69,9 +70,7 @@ def encoder_speed(config: Path, seconds: float = 4.0):
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--config", choices=sorted(CONFIGS), default="full")
     p.add_argument("--speakers", type=int, default=10)
     p.add_argument("--per_speaker", type=int, default=8)

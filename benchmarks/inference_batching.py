@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.espnet_imports import defer_slow_espnet_imports  # noqa: E402
 
 defer_slow_espnet_imports()
@@ -46,9 +47,7 @@ FS = 16000
 
 
 def get_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--config", type=Path,
                    default=REPO / "egs2" / "punser" / "ser1" / "conf" / "xeus" / "tiny.yaml",
                    help="XEUS architecture YAML")

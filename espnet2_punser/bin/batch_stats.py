@@ -13,11 +13,12 @@ samples / real samples, 1.0 = no padding) of the batches
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import yaml
+
+from espnet2_punser.bin import doc_parser
 
 
 def sampler_batches(shape_file: Path, batch_type: str, batch_bins: int, batch_size: int):
@@ -28,9 +29,7 @@ def sampler_batches(shape_file: Path, batch_type: str, batch_bins: int, batch_si
 
 
 def main(cmd=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--shape_file", type=Path, required=True, nargs="+")
     p.add_argument("--config", type=Path, default=None)
     p.add_argument("--batch_type", default="numel")

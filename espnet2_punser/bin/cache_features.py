@@ -18,21 +18,19 @@ exist and load correctly are reused; missing, truncated or corrupted ones are co
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 import torch
 
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.cache import announce, build_cache, encoder_hash, read_data_dir
 from espnet2_punser.inference import build_model
 
 
 def get_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--train_config", type=Path, default=None)
     p.add_argument("--model_file", type=Path, default=None)
     p.add_argument("--xeus_config", type=Path, default=None)

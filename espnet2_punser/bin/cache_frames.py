@@ -21,7 +21,6 @@ has less free space.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import sys
@@ -29,14 +28,13 @@ from pathlib import Path
 
 import torch
 
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.cache import (announce, build_frame_cache, frame_cache_bytes,
                                    frozen_stack_hash, read_data_dir)
 
 
 def get_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--xeus_config", type=Path, required=True)
     p.add_argument("--xeus_checkpoint", type=Path, default=None,
                    help="the weights pre-training starts from (random with --seed if absent)")

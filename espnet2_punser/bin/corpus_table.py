@@ -12,13 +12,13 @@ type, language, speakers, categories, dimensions, scale, utterances (paper), hou
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import List
 
 from espnet2_punser import corpora
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.corpora.base import CorpusError, load_labels
 
 
@@ -65,9 +65,7 @@ def registry_rows() -> List[str]:
 
 
 def main(cmd=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("dirs", nargs="*", type=Path)
     p.add_argument("--registry", action="store_true")
     p.add_argument("-o", "--output", type=Path, default=None)

@@ -27,7 +27,6 @@ Zero-shot predictions go to ``<exp_dir>/zeroshot/<fold>/decode``.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -42,6 +41,7 @@ import numpy as np
 import torch
 import yaml
 
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.datadir import read_map, write_map
 from espnet2_punser.labels import EMOTIONS
 
@@ -49,9 +49,7 @@ log = logging.getLogger("finetune")
 
 
 def get_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--mode", choices=("train", "decode", "train+decode", "zeroshot"),
                    required=True)
     p.add_argument("--protocol_dir", type=Path, required=True)

@@ -31,7 +31,6 @@ name first, so outputs of an earlier run stay as they were.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import logging
@@ -54,6 +53,7 @@ from espnet2_punser.audio import (
     to_mono_16k,
     wav_data_shortfall,
 )
+from espnet2_punser.bin import doc_parser
 
 SILENCE_PEAK = 1e-4  # |x| below this everywhere: all-silent (about -80 dBFS)
 
@@ -184,9 +184,7 @@ def read_scp(path: Path) -> Dict[str, str]:
 
 
 def get_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--wav_scp", type=Path, required=True)
     p.add_argument("--segments", type=Path, default=None)
     p.add_argument("--audio_dir", type=Path, required=True, help="where converted wavs go")

@@ -16,7 +16,6 @@ them; only those 4 outputs compete, as in the paper) and CCC per V, A, D.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.datadir import read_map
 from espnet2_punser.labels import EMOTION_INDEX
 from espnet2_punser.metrics import concordance_cc, unweighted_accuracy, weighted_accuracy
@@ -85,9 +85,7 @@ def parse_runs(spec: str) -> List[Tuple[str, Path]]:
 
 
 def main(cmd=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--valid_dir", type=Path, required=True)
     p.add_argument("--alpha_runs", default="")
     p.add_argument("--layer_runs", default="")

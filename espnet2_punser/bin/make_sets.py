@@ -21,7 +21,6 @@ utt2num_samples, rejected.txt) and writes:
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import shutil
@@ -30,6 +29,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Sequence
 
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.corpora.base import load_labels
 from espnet2_punser.datadir import (
     DataDirError,
@@ -108,9 +108,7 @@ def write_set(src_dirs: Dict[str, Path], utts: Sequence[str], dst: Path,
 
 
 def get_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--data_dir", type=Path, default=Path("data"))
     p.add_argument("--format_dir", type=Path, default=Path("dump/format"))
     p.add_argument("--dump_dir", type=Path, default=Path("dump"))

@@ -17,6 +17,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.espnet_imports import defer_slow_espnet_imports
 
 defer_slow_espnet_imports()
@@ -56,9 +57,7 @@ def build_ssl_model(config):
 
 
 def get_parser():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = doc_parser(__doc__)
     parser.add_argument("config", type=Path, help="XEUS architecture YAML")
     parser.add_argument("output", type=Path, help="where to write the .pth")
     parser.add_argument("--seed", type=int, default=0)

@@ -38,11 +38,11 @@ import logging
 import sys
 from pathlib import Path
 
+from espnet2_punser.bin import doc_parser
+
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--train_config", type=Path, required=True,
                    help="config.yaml of a full model (the pre-trained model with --head_*)")
     p.add_argument("--model_file", type=Path, required=True, help="its weights")

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
+from espnet2_punser.bin import doc_parser
+
 LONG_WITHOUT_WINDOW = 60.0  # seconds: suggest --window above this
 
 
@@ -57,9 +59,7 @@ class FileResult:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="punser-predict", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__, prog="punser-predict")
     p.add_argument("audio", nargs="+", help="audio files (wav, flac, mp3, mp4, ...)")
     m = p.add_argument_group("model (--model, or --train_config and --model_file)")
     m.add_argument("--model", default=None,

@@ -20,15 +20,12 @@ import sys
 from pathlib import Path
 
 from espnet2_punser import corpora
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.corpora.base import CorpusError
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = doc_parser(__doc__)
     parser.add_argument("name", nargs="?", help="corpus name (see --list)")
     parser.add_argument("root", nargs="?", type=Path, help="corpus root directory")
     parser.add_argument("out_dir", nargs="?", type=Path, help="output data dir")

@@ -17,7 +17,6 @@ still scored.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
@@ -26,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.scoring import (
     DIM_KEYS,
     TABLE4,
@@ -127,9 +127,7 @@ def write_outputs(results, origin, out_dir: Path) -> List[str]:
 
 
 def main(cmd=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--finetune_dir", type=Path, required=True)
     p.add_argument("--dump_dir", type=Path, default=Path("dump"))
     p.add_argument("--eval", required=True, help="evaluation corpora")

@@ -22,7 +22,6 @@ even when some utterances failed; they are listed in ``errors``.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
@@ -32,6 +31,7 @@ from typing import Dict, List
 import numpy as np
 import torch
 
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.inference import (
     EmotionPrediction,
     Speech2Emotion,
@@ -45,9 +45,7 @@ from espnet2_punser.inference import (
 
 
 def get_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--train_config", type=Path, default=None, help="config.yaml of the model")
     p.add_argument("--model_file", type=Path, default=None, help="its weights (*.pth)")
     p.add_argument("--model_tag", default=None,

@@ -32,6 +32,8 @@ from typing import Dict, List, Optional
 
 import yaml
 
+from espnet2_punser.bin import doc_parser
+
 LICENSE = "cc-by-nc-sa-4.0"
 
 PUNSER_BIBTEX = """@misc{hayashizaki_punser,
@@ -60,9 +62,7 @@ ESPNET_BIBTEX = """@inproceedings{watanabe2018espnet,
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("--pack", type=Path, required=True, help="the packed model (zip)")
     p.add_argument("--repo_id", required=True, help="Hugging Face model repo, org/name")
     p.add_argument("--folder", type=Path, default=None,

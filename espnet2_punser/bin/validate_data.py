@@ -35,7 +35,6 @@ exit status 1 if there is any, 0 otherwise.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from espnet2_punser.bin import doc_parser
 from espnet2_punser.datadir import (
     DataDirError,
     check_parts,
@@ -135,9 +135,7 @@ def validate(dirs: List[Path], inventory: Optional[List[str]] = None,
 
 
 def get_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = doc_parser(__doc__)
     p.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
     p.add_argument("--inventory", default=None,
                    help="allowed classes (names, space/comma separated); default: the "
