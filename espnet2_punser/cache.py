@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from espnet2_punser.inference import iterate_batches, pad_batch, read_lengths
+from espnet2_punser.ser.model import masked_mean_layers
 from espnet2_punser.ser.preprocess import normalize_waveform
 
 logger = logging.getLogger(__name__)
@@ -243,10 +244,7 @@ def build_frame_cache(upstream, scp: Dict[str, str], lengths: Dict[str, int], ou
     def compute(keys, waves):
         x, lens = pad_batch([normalize_waveform(w) for w in waves])
         h, valid, flens, hs = upstream.frozen_stack(x.to(device), lens.to(device))
-        w = valid.unsqueeze(-1).to(h.dtype)
-        denom = valid.sum(1, keepdim=True).clamp(min=1).to(h.dtype)
-        frozen = (torch.stack([(o * w).sum(1) / denom for o in hs], 1) if hs
-                  else h.new_zeros(h.size(0), 0, d))
+        frozen = masked_mean_layers(hs, valid) if hs else h.new_zeros(h.size(0), 0, d)
         return {"frames": [h[i, : int(flens[i])].float().cpu().numpy() for i in range(len(keys))],
                 "frozen": list(frozen.float().cpu().numpy())}
 

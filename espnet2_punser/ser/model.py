@@ -69,6 +69,14 @@ class PredictionCollector:
         )
 
 
+def masked_mean_layers(hs: Sequence[torch.Tensor], valid: torch.Tensor) -> torch.Tensor:
+    """Mean over the valid frames (``valid`` (B, T) bool) of each (B, T, D) tensor in
+    ``hs``: (B, len(hs), D). Padded frames never count."""
+    w = valid.unsqueeze(-1).to(hs[0].dtype)
+    denom = valid.sum(1, keepdim=True).clamp(min=1).to(hs[0].dtype)
+    return torch.stack([(h * w).sum(1) / denom for h in hs], dim=1)
+
+
 class PunserModel(AbsESPnetModel):
     """PUNSER: XEUS + weighted layer sum + mean pooling + Linear 256 + cat/V/A/D heads.
 
@@ -159,9 +167,7 @@ class PunserModel(AbsESPnetModel):
             )
         hs, hlens = self.frontend(speech, speech_lengths)
         valid = (~make_pad_mask(hlens, maxlen=hs[0].size(1))).to(hs[0].device)
-        denom = valid.sum(1, keepdim=True).clamp(min=1).to(hs[0].dtype)
-        w = valid.unsqueeze(-1).to(hs[0].dtype)
-        pooled = torch.stack([(h * w).sum(1) / denom for h in hs], dim=1)
+        pooled = masked_mean_layers(hs, valid)
         if speech.dim() == 3:  # cached frozen-stack frames: add the frozen blocks
             if frozen_pooled is None:
                 raise ValueError("cached frames (B, T', D) need frozen_pooled (B, K, D)")

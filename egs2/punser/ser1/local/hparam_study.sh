@@ -19,16 +19,21 @@ help_message="Usage: $0 [options] [-- ser.sh options]"
 [ "${1:-}" = "--" ] && shift
 . ./path.sh
 
+pretrain() {  # pretrain TAG ARGS [ser.sh options]: stage 4 with its own tag
+    local tag=$1 args=$2
+    shift 2
+    ./ser.sh --stage 4 --stop_stage 4 --tag "${tag}" --expdir "${expdir}" --dumpdir "${dumpdir}" \
+        --pretrain_args "${args} ${pretrain_args}" "$@"
+}
+
 alpha_runs=()
 for a in ${alphas}; do
-    ./ser.sh --stage 4 --stop_stage 4 --tag "hp_alpha${a}" --expdir "${expdir}" --dumpdir "${dumpdir}" \
-        --pretrain_args "--model_conf alpha=${a} ${pretrain_args}" "$@"
+    pretrain "hp_alpha${a}" "--model_conf alpha=${a}" "$@"
     alpha_runs+=("${a}=${expdir}/pretrain_hp_alpha${a}")
 done
 layer_runs=()
 for l in ${layers}; do
-    ./ser.sh --stage 4 --stop_stage 4 --tag "hp_L${l}" --expdir "${expdir}" --dumpdir "${dumpdir}" \
-        --pretrain_args "--frontend_conf num_trainable_layers=${l} ${pretrain_args}" "$@"
+    pretrain "hp_L${l}" "--frontend_conf num_trainable_layers=${l}" "$@"
     layer_runs+=("${l}=${expdir}/pretrain_hp_L${l}")
 done
 "${python}" -m espnet2_punser.bin.hparam_tables --valid_dir "${dumpdir}/pretrain/valid" \
